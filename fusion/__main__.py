@@ -1,0 +1,5 @@
+import sys
+
+from emofuse.cli import main
+
+sys.exit(main())

@@ -1,0 +1,38 @@
+"""The Python API: `emofuse.analyze(path, **choices) -> Timeline`."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from .runner import AnalysisOptions, Pipeline
+from .types import Timeline
+
+_pipelines: dict[str, Pipeline] = {}
+
+_OPTION_NAMES = {f.name for f in dataclasses.fields(AnalysisOptions)}
+
+
+def pipeline_for(options: AnalysisOptions) -> Pipeline:
+    """A pipeline for these options, reused across calls (models load once per process)."""
+    key = repr(options)
+    if key not in _pipelines:
+        _pipelines[key] = Pipeline(options)
+    return _pipelines[key]
+
+
+def analyze(path: str | Path, **choices: Any) -> Timeline:
+    """Analyse one media file and return its fused emotion timeline.
+
+    Choices are the fields of `AnalysisOptions`: `segment` (seconds, default 1), `fps` (faces
+    sampled per second, default 4; None for every frame), `face_detector`, `visual_classifier`,
+    `audio_features`, `audio_classifier`, `fusion` (component names), `component_options`
+    ({kind: {option: value}}), `video` / `audio` (False to ignore a modality).
+
+        >>> timeline = emofuse.analyze("movie.mp4", fusion="product")
+        >>> timeline.to_dataframe().head()
+    """
+    unknown = set(choices) - _OPTION_NAMES
+    if unknown:
+        raise TypeError(f"unknown choices {sorted(unknown)}; valid: {', '.join(sorted(_OPTION_NAMES))}")
+    return pipeline_for(AnalysisOptions(**choices)).analyze(path)

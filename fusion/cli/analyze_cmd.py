@@ -1,0 +1,96 @@
+"""`emofuse analyze`: the fused emotion timeline of one or more media files."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .options import KIND_FLAGS, fps_value, parse_component_options, positive_float
+
+EPILOG = """\
+examples:
+  emofuse analyze movie.mp4                       writes movie.csv here
+  emofuse analyze movie.mp4 -o out.json           format from the suffix
+  emofuse analyze a.mp4 b.mkv -o results/         results/a.csv, results/b.csv
+  emofuse analyze talk.mp4 --plot talk.png        also draw the timeline
+  emofuse analyze clip.mp4 --fps all              classify faces on every frame
+  emofuse analyze clip.mp4 --fusion product --set fusion.face_weight=0.7
+  emofuse analyze interview.wav                   voice only
+
+CSV columns: start,end,label,confidence,faces, face_<label>, voice_<label>, fused_<label>
+for the labels angry,disgust,fear,happy,sad,surprise,neutral, then errors. A modality with
+nothing to say (no face, silence) leaves its cells empty. `emofuse list` shows the components.
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "analyze", help="fused emotion timeline of video or audio files",
+        description="Split each file into segments and say what the faces showed, what the voice "
+                    "carried, and the fused verdict.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("inputs", nargs="+", metavar="FILE", help="video (mp4, mkv, mov, avi, webm) or audio (wav, flac, mp3)")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="output file, or a folder (one file per input; required form for several inputs). "
+                        "Default: <input name>.<format> in the current folder")
+    p.add_argument("-f", "--format", metavar="NAME",
+                   help="csv (default), json, jsonl, or any installed exporter; default from the -o suffix")
+    p.add_argument("--plot", metavar="PNG", help="also draw the timeline (a folder with several inputs)")
+    g = p.add_argument_group("sampling")
+    g.add_argument("--segment", type=positive_float, default=1.0, metavar="SECONDS", help="segment length (default 1)")
+    g.add_argument("--fps", type=fps_value, default=4.0, metavar="N|all",
+                   help="faces sampled per second (default 4); 'all' classifies every frame")
+    g.add_argument("--detect-fps", type=positive_float, default=None, metavar="N",
+                   help="with --fps all: run the face detector N times a second and reuse its boxes in between")
+    g.add_argument("--no-video", dest="video", action="store_false", help="ignore the picture (voice only)")
+    g.add_argument("--no-audio", dest="audio", action="store_false", help="ignore the soundtrack (faces only)")
+    c = p.add_argument_group("components (see `emofuse list`)")
+    defaults = {"face-detector": "haar", "visual-classifier": "fer-cnn", "audio-features": "mfcc",
+                "audio-classifier": "ravdess-cnn", "fusion": "weighted"}
+    for flag, kind in KIND_FLAGS.items():
+        c.add_argument(f"--{flag}", dest=kind, default=defaults[flag], metavar="NAME",
+                       help=f"default: {defaults[flag]}")
+    c.add_argument("--set", dest="component_options", action="append", metavar="KIND.OPTION=VALUE",
+                   help="component option, repeatable, e.g. fusion.face_weight=0.7 or face-detector.min_neighbors=3")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from emofuse.errors import EmofuseError
+    from emofuse.runner import AnalysisOptions, Pipeline
+
+    from .analyze_outputs import OutputPlan, write_outputs
+    from .console import ProgressReporter, print_summary
+
+    try:
+        component_options = parse_component_options(args.component_options)
+    except argparse.ArgumentTypeError as exc:
+        raise EmofuseError(str(exc)) from None
+    options = AnalysisOptions(
+        segment=args.segment, fps=args.fps, detect_fps=args.detect_fps,
+        face_detector=args.face_detector, visual_classifier=args.visual_classifier,
+        audio_features=args.audio_features, audio_classifier=args.audio_classifier, fusion=args.fusion,
+        component_options=component_options, video=args.video, audio=args.audio,
+    )
+    pipeline = Pipeline(options)
+    plan = OutputPlan.make(args.inputs, args.output, args.format, args.plot, pipeline.components["exporter"])
+    failed = 0
+    reporter = ProgressReporter(quiet=args.quiet)
+    for source in args.inputs:
+        try:
+            with reporter.track(Path(source).name) as on_segment:
+                timeline = pipeline.analyze(source, on_segment=on_segment)
+            written = write_outputs(timeline, plan, source)
+        except EmofuseError as exc:
+            failed += 1
+            print(f"emofuse: error: {exc}", file=sys.stderr)
+            if getattr(args, "debug", False):
+                raise
+            continue
+        if not args.quiet:
+            print_summary(timeline, written)
+    if failed and len(args.inputs) > 1:
+        print(f"emofuse: {failed} of {len(args.inputs)} files failed", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,67 @@
+"""Where `emofuse analyze` writes each input's timeline (and plot), always atomically."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from emofuse.atomic import atomic_output
+from emofuse.errors import EmofuseError
+from emofuse.registry import Registry
+
+
+def _is_folder(path: str) -> bool:
+    return path.endswith(("/", "\\")) or Path(path).is_dir()
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputPlan:
+    """The exporter to use and the target of every input's timeline and plot."""
+
+    exporter_name: str
+    exporter: object
+    targets: dict[str, Path]
+    plots: dict[str, Path]
+
+    @classmethod
+    def make(cls, inputs: list[str], output: str | None, fmt: str | None, plot: str | None,
+             exporters: Registry) -> OutputPlan:
+        several = len(inputs) > 1
+        if fmt is None:
+            fmt = "csv"
+            if output and not _is_folder(output):
+                by_suffix = {exporters.create(e.name).suffix: e.name for e in exporters}
+                fmt = by_suffix.get(Path(output).suffix.lower(), "csv")
+        exporter = exporters.create(fmt)
+        if several and output and Path(output).is_file():
+            raise EmofuseError(f"{output}: with several inputs -o must be a folder, not a file")
+        targets = cls._place(inputs, output, exporter.suffix, several)
+        plots = cls._place(inputs, plot, ".png", several) if plot else {}
+        return cls(fmt, exporter, targets, plots)
+
+    @staticmethod
+    def _place(inputs: list[str], where: str | None, suffix: str, several: bool) -> dict[str, Path]:
+        if where and not several and not _is_folder(where):
+            return {inputs[0]: Path(where)}
+        folder = Path(where) if where else Path.cwd()
+        placed: dict[str, Path] = {}
+        seen: dict[Path, str] = {}
+        for source in inputs:
+            target = folder / (Path(source).stem + suffix)
+            if target in seen:
+                raise EmofuseError(f"{seen[target]} and {source} would both write {target}; analyse them separately")
+            seen[target] = source
+            placed[source] = target
+        return placed
+
+
+def write_outputs(timeline, plan: OutputPlan, source: str) -> list[Path]:
+    """Write the timeline (and its plot) for `source`; each file appears whole or not at all."""
+    target = plan.targets[source]
+    with atomic_output(target) as tmp:
+        plan.exporter.write(timeline, tmp)
+    written = [target]
+    if source in plan.plots:
+        from emofuse.plot import plot_timeline
+
+        written.append(plot_timeline(timeline, plan.plots[source]))
+    return written

@@ -1,0 +1,72 @@
+"""Parsing helpers shared by the sub-commands: `KIND.KEY=VALUE` options, the fps switch."""
+from __future__ import annotations
+
+import argparse
+import ast
+
+from emofuse.runner import PIPELINE_KINDS
+
+#: Command-line spelling of each pipeline kind (as in --face-detector) -> kind.
+KIND_FLAGS = {
+    "face-detector": "face_detector",
+    "visual-classifier": "visual_classifier",
+    "audio-features": "audio_features",
+    "audio-classifier": "audio_classifier",
+    "fusion": "fusion",
+}
+assert set(KIND_FLAGS.values()) == set(PIPELINE_KINDS)
+
+
+def parse_value(text: str):
+    """'0.7' -> 0.7, 'true' -> True, 'none' -> None, anything else stays a string."""
+    lowered = text.strip().lower()
+    if lowered in {"true", "yes", "on"}:
+        return True
+    if lowered in {"false", "no", "off"}:
+        return False
+    if lowered in {"none", "null"}:
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_component_options(items: list[str] | None) -> dict[str, dict[str, object]]:
+    """['fusion.face_weight=0.7', 'face-detector.min_neighbors=3'] -> {kind: {key: value}}."""
+    out: dict[str, dict[str, object]] = {}
+    for item in items or []:
+        target, sep, value = item.partition("=")
+        kind_flag, dot, key = target.partition(".")
+        if not sep or not dot or not key:
+            raise argparse.ArgumentTypeError(f"--set expects KIND.OPTION=VALUE, got {item!r}")
+        kind = KIND_FLAGS.get(kind_flag) or (kind_flag if kind_flag in KIND_FLAGS.values() else None)
+        if kind is None:
+            raise argparse.ArgumentTypeError(
+                f"--set {item!r}: unknown kind {kind_flag!r}; use one of {', '.join(KIND_FLAGS)}"
+            )
+        out.setdefault(kind, {})[key.replace("-", "_")] = parse_value(value)
+    return out
+
+
+def fps_value(text: str) -> float | None:
+    """--fps: a positive number, or 'all' for every frame."""
+    if text.strip().lower() in {"all", "every", "0"}:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected frames per second or 'all', got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("--fps must be > 0, or 'all'")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value

@@ -1,0 +1,83 @@
+"""What each kind of component must do. Plugins return objects with these methods.
+
+These are `typing.Protocol`s: a component does not need to inherit from anything, it only
+needs the attributes and methods below. Frames are RGB uint8 arrays (height, width, 3).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .types import EmotionScores, FaceBox, Timeline
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """Finds faces in one RGB frame."""
+
+    def detect(self, frame: np.ndarray) -> Sequence[FaceBox]: ...
+
+
+@runtime_checkable
+class VisualClassifier(Protocol):
+    """Scores face crops (RGB uint8, any size) over the 7 canonical labels, all crops in one call."""
+
+    def classify(self, crops: Sequence[np.ndarray]) -> Sequence[EmotionScores]: ...
+
+
+@runtime_checkable
+class AudioFeatureExtractor(Protocol):
+    """Turns mono or multi-channel audio of any sample rate into a feature array.
+
+    `feature_spec` describes what `extract` produces (e.g. {"kind": "mfcc", "n_mfcc": 40, ...});
+    an audio classifier compares it with the spec it was trained on and refuses a mismatch.
+    """
+
+    feature_spec: Mapping[str, Any]
+
+    def extract(self, samples: np.ndarray, sample_rate: int) -> np.ndarray: ...
+
+
+@runtime_checkable
+class AudioClassifier(Protocol):
+    """Scores the features of one audio window over the 7 canonical labels; None means no voice.
+
+    `min_window` is the audio context (seconds) the classifier wants around a segment.
+    `check_features(spec)` raises IncompatibleComponentsError for features it cannot use.
+    """
+
+    min_window: float
+
+    def check_features(self, feature_spec: Mapping[str, Any]) -> None: ...
+
+    def classify(self, features: np.ndarray) -> EmotionScores | None: ...
+
+
+@runtime_checkable
+class FusionStrategy(Protocol):
+    """Combines the face and the voice scores of one segment (either may be None)."""
+
+    def fuse(self, face: EmotionScores | None, voice: EmotionScores | None) -> EmotionScores | None: ...
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """Writes a timeline to a file; `suffix` (e.g. ".csv") names the default file extension."""
+
+    suffix: str
+
+    def write(self, timeline: Timeline, path: Path) -> None: ...
+
+
+#: Component kind -> (protocol, human name). The keys are the registry names.
+KINDS: Mapping[str, tuple[type, str]] = {
+    "face_detector": (FaceDetector, "face detector"),
+    "visual_classifier": (VisualClassifier, "visual classifier"),
+    "audio_features": (AudioFeatureExtractor, "audio feature extractor"),
+    "audio_classifier": (AudioClassifier, "audio classifier"),
+    "fusion": (FusionStrategy, "fusion strategy"),
+    "exporter": (Exporter, "exporter"),
+}

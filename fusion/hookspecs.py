@@ -1,0 +1,53 @@
+"""The pluggy hooks of emofuse. Every hook receives `register(name, factory, description="")`.
+
+A factory is any callable (usually a class) that takes keyword options and returns a component
+(see `emofuse.components`). Factories must load heavy things (TensorFlow, weights) when called,
+never at import time, so that `emofuse --help` and `emofuse plugins` stay fast.
+"""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("emofuse")
+hookimpl = pluggy.HookimplMarker("emofuse")
+
+
+@hookspec
+def register_face_detectors(register):
+    """Register face detectors: objects with `detect(frame) -> list[FaceBox]`."""
+
+
+@hookspec
+def register_visual_classifiers(register):
+    """Register visual classifiers: objects with `classify(crops) -> list[EmotionScores]`."""
+
+
+@hookspec
+def register_audio_feature_extractors(register):
+    """Register audio feature extractors: `feature_spec` and `extract(samples, sample_rate)`."""
+
+
+@hookspec
+def register_audio_classifiers(register):
+    """Register audio classifiers: `min_window`, `check_features(spec)`, `classify(features)`."""
+
+
+@hookspec
+def register_fusion_strategies(register):
+    """Register fusion strategies: objects with `fuse(face, voice) -> EmotionScores | None`."""
+
+
+@hookspec
+def register_exporters(register):
+    """Register timeline exporters: objects with `suffix` and `write(timeline, path)`."""
+
+
+#: Hook name -> component kind it fills.
+HOOK_KINDS: dict[str, str] = {
+    "register_face_detectors": "face_detector",
+    "register_visual_classifiers": "visual_classifier",
+    "register_audio_feature_extractors": "audio_features",
+    "register_audio_classifiers": "audio_classifier",
+    "register_fusion_strategies": "fusion",
+    "register_exporters": "exporter",
+}

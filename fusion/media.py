@@ -1,0 +1,158 @@
+"""Open media files: probe what they hold, stream their frames and their soundtrack.
+
+Nothing here loads a whole file: frames come one at a time from OpenCV, the soundtrack is
+decoded by ffmpeg into a pipe and kept in a short rolling buffer.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .audio import ANALYSIS_SAMPLE_RATE
+from .errors import MediaError
+
+
+@dataclasses.dataclass(frozen=True)
+class MediaInfo:
+    """What a media file holds, as ffmpeg sees it."""
+
+    path: Path
+    duration: float
+    has_video: bool
+    has_audio: bool
+    fps: float = 0.0
+    width: int = 0
+    height: int = 0
+
+
+def _ffmpeg_reason(message: str) -> str:
+    """The useful part of an ffmpeg error dump."""
+    for pattern in (r"Error opening input: (.+)", r"moov atom not found", r"Invalid data found[^\n]*"):
+        match = re.search(pattern, message)
+        if match:
+            reason = match.group(1) if match.groups() else match.group(0)
+            if "moov atom not found" in message:
+                reason += " (moov atom not found: truncated, or not a video)"
+            return reason.strip()
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[-1] if lines else "ffmpeg cannot read it"
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Check that `path` is a readable media file and say what it holds; MediaError otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise MediaError(f"{path}: no such file")
+    if path.is_dir():
+        raise MediaError(f"{path}: is a directory, not a media file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: the file is empty")
+    from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
+
+    try:
+        infos = ffmpeg_parse_infos(str(path))
+    except Exception as exc:
+        raise MediaError(f"{path}: not a media file ffmpeg can read: {_ffmpeg_reason(str(exc))}") from None
+    has_video = bool(infos.get("video_found"))
+    has_audio = bool(infos.get("audio_found"))
+    if not has_video and not has_audio:
+        raise MediaError(f"{path}: has neither a video nor an audio stream")
+    duration = float(infos.get("duration") or 0.0)
+    if duration <= 0:
+        raise MediaError(f"{path}: has no duration (empty or truncated stream)")
+    width, height = infos.get("video_size") or (0, 0)
+    return MediaInfo(path, duration, has_video, has_audio, float(infos.get("video_fps") or 0.0), int(width), int(height))
+
+
+def iter_frames(info: MediaInfo, sample_fps: float | None) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield (time in seconds, RGB frame) for frames sampled at `sample_fps` (None: every frame).
+
+    Frames between samples are only grabbed, not converted. A file that ends early (truncated)
+    just ends the stream.
+    """
+    import cv2
+
+    capture = cv2.VideoCapture(str(info.path))
+    if not capture.isOpened():
+        raise MediaError(f"{info.path}: OpenCV cannot decode the video stream")
+    fps = info.fps or capture.get(cv2.CAP_PROP_FPS) or 25.0
+    step = 0.0 if not sample_fps else 1.0 / sample_fps
+    next_time, index = 0.0, 0
+    try:
+        while capture.grab():
+            time = index / fps
+            index += 1
+            if time + 1e-6 < next_time:
+                continue
+            ok, frame = capture.retrieve()
+            if not ok:
+                break
+            next_time = time + step if step else 0.0
+            yield time, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
+
+
+class AudioStream:
+    """The soundtrack as mono float32 at `sample_rate`, decoded by ffmpeg as it is read.
+
+    `window(start, end)` returns those seconds (zero-padded past the ends). Windows must move
+    forward in time: samples older than `keep` seconds before the last window start are dropped,
+    so memory stays flat however long the file is.
+    """
+
+    def __init__(self, path: str | Path, sample_rate: int = ANALYSIS_SAMPLE_RATE, keep: float = 30.0) -> None:
+        import imageio_ffmpeg
+
+        self.path, self.sample_rate, self.keep = Path(path), sample_rate, keep
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path),
+               "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1"]
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._offset = 0  # index (in samples since the start) of _buffer[0]
+        self._eof = False
+
+    def _read_until(self, sample: int) -> None:
+        chunks = [self._buffer]
+        have = self._offset + self._buffer.size
+        while not self._eof and have < sample:
+            data = self._proc.stdout.read(max(4 * (sample - have), 4 * self.sample_rate))
+            if not data:
+                self._eof = True
+                break
+            usable = len(data) - len(data) % 4
+            chunks.append(np.frombuffer(data[:usable], dtype=np.float32))
+            have += usable // 4
+        self._buffer = np.concatenate(chunks) if len(chunks) > 1 else self._buffer
+
+    def window(self, start: float, end: float) -> np.ndarray:
+        """Samples from `start` to `end` seconds (zeros where the soundtrack has none)."""
+        a, b = int(round(start * self.sample_rate)), int(round(end * self.sample_rate))
+        self._read_until(b)
+        out = np.zeros(max(0, b - a), dtype=np.float32)
+        lo, hi = max(a, self._offset), min(b, self._offset + self._buffer.size)
+        if hi > lo:
+            out[lo - a: hi - a] = self._buffer[lo - self._offset: hi - self._offset]
+        drop = min(self._buffer.size, max(0, a - int(self.keep * self.sample_rate) - self._offset))
+        if drop > 0:
+            self._buffer = self._buffer[drop:].copy()
+            self._offset += drop
+        return out
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        if self._proc.stdout:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> AudioStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

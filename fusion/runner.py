@@ -1,0 +1,254 @@
+"""Walk a media file once, segment by segment, and build its fused emotion timeline."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio import ANALYSIS_SAMPLE_RATE, SILENCE_DB, is_silent
+from .errors import EmofuseError, MediaError
+from .media import AudioStream, MediaInfo, iter_frames, probe
+from .plugin_manager import Components, get_components
+from .types import EmotionScores, FaceBox, SegmentResult, Timeline
+
+#: Component kinds a pipeline is made of, in the order they run.
+PIPELINE_KINDS = ("face_detector", "visual_classifier", "audio_features", "audio_classifier", "fusion")
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisOptions:
+    """How to analyse: segment length, frame sampling, which components (by name) and their options.
+
+    `fps=None` analyses every frame; `detect_fps` then re-runs the face detector only that often
+    and carries the boxes over to the frames in between (every frame is still classified).
+    """
+
+    segment: float = 1.0
+    fps: float | None = 4.0
+    detect_fps: float | None = None
+    face_detector: str = "haar"
+    visual_classifier: str = "fer-cnn"
+    audio_features: str = "mfcc"
+    audio_classifier: str = "ravdess-cnn"
+    fusion: str = "weighted"
+    component_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    video: bool = True
+    audio: bool = True
+    silence_db: float = SILENCE_DB
+
+    def __post_init__(self) -> None:
+        if not self.segment > 0:
+            raise EmofuseError(f"--segment must be > 0 seconds, got {self.segment}")
+        if self.fps is not None and not self.fps > 0:
+            raise EmofuseError(f"--fps must be > 0 (or 'all'), got {self.fps}")
+        if self.detect_fps is not None and not self.detect_fps > 0:
+            raise EmofuseError(f"--detect-fps must be > 0, got {self.detect_fps}")
+        unknown = set(self.component_options) - set(PIPELINE_KINDS)
+        if unknown:
+            raise EmofuseError(f"options for unknown component kinds {sorted(unknown)}; kinds: {', '.join(PIPELINE_KINDS)}")
+        if not (self.video or self.audio):
+            raise EmofuseError("nothing to analyse: both the video and the audio are switched off")
+
+    def name_of(self, kind: str) -> str:
+        return getattr(self, kind)
+
+
+class Pipeline:
+    """The chosen components, built once (lazily, when first needed) and reused for every file."""
+
+    def __init__(self, options: AnalysisOptions | None = None, components: Components | None = None) -> None:
+        self.options = options or AnalysisOptions()
+        self.components = components or get_components()
+        for kind in PIPELINE_KINDS:  # unknown names fail now, before any decoding
+            self.components[kind].get(self.options.name_of(kind))
+        self._failed: set[str] = set()
+
+    def _create(self, kind: str):
+        name = self.options.name_of(kind)
+        return self.components[kind].create(name, **dict(self.options.component_options.get(kind, {})))
+
+    @cached_property
+    def face_detector(self):
+        return self._create("face_detector")
+
+    @cached_property
+    def visual_classifier(self):
+        return self._create("visual_classifier")
+
+    @cached_property
+    def audio_features(self):
+        return self._create("audio_features")
+
+    @cached_property
+    def audio_classifier(self):
+        classifier = self._create("audio_classifier")
+        classifier.check_features(self.audio_features.feature_spec)
+        return classifier
+
+    @cached_property
+    def fusion(self):
+        return self._create("fusion")
+
+    def describe(self) -> dict[str, str]:
+        """Kind -> component name (with its options), as recorded in a Timeline."""
+        out = {}
+        for kind in PIPELINE_KINDS:
+            name = self.options.name_of(kind)
+            opts = self.options.component_options.get(kind)
+            out[kind] = name + (f"({', '.join(f'{k}={v}' for k, v in opts.items())})" if opts else "")
+        return out
+
+    def analyze(self, path: str | Path, on_segment: Callable[[SegmentResult, int], None] | None = None,
+                info: MediaInfo | None = None) -> Timeline:
+        """Analyse one file. `on_segment(result, total)` is called after each segment (for progress)."""
+        info = info or probe(path)
+        opts = self.options
+        use_video, use_audio = opts.video and info.has_video, opts.audio and info.has_audio
+        if not (use_video or use_audio):
+            wanted = "video" if opts.video else "audio"
+            raise MediaError(f"{info.path}: has no {wanted} stream to analyse")
+        if use_video:
+            self.face_detector, self.visual_classifier  # build now: a broken component fails before decoding
+        if use_audio:
+            self.audio_classifier
+        self.fusion
+        total = max(1, math.ceil(info.duration / opts.segment - 1e-9))
+        frames = _FrameCursor(iter_frames(info, opts.fps)) if use_video else None
+        audio = AudioStream(info.path, ANALYSIS_SAMPLE_RATE) if use_audio else None
+        segments: list[SegmentResult] = []
+        boxes_state = _BoxCarry(opts.detect_fps if opts.fps is None else None)
+        try:
+            for i in range(total):
+                start, end = i * opts.segment, min((i + 1) * opts.segment, info.duration)
+                errors: list[str] = []
+                face, faces = (None, 0)
+                if frames is not None:
+                    face, faces = self._face_scores(frames.until(end), boxes_state, errors)
+                voice = self._voice_scores(audio, start, end, info.duration, errors) if audio else None
+                fused = self._guard("fusion", errors, lambda: _check_scores(self.fusion.fuse(face, voice), True))
+                result = SegmentResult(start, end, face, voice, fused, faces, tuple(errors))
+                segments.append(result)
+                if on_segment:
+                    on_segment(result, total)
+        finally:
+            if audio:
+                audio.close()
+        components = self.describe()
+        if not use_video:
+            components = {k: v for k, v in components.items() if k not in ("face_detector", "visual_classifier")}
+        if not use_audio:
+            components = {k: v for k, v in components.items() if k not in ("audio_features", "audio_classifier")}
+        return Timeline(str(path), segments, components, info.duration)
+
+    # -- one modality at a time ------------------------------------------------------------------
+
+    def _face_scores(self, frames: Sequence[tuple[float, np.ndarray]], carry: _BoxCarry,
+                     errors: list[str]) -> tuple[EmotionScores | None, int]:
+        crops, most = [], 0
+        for time, frame in frames:
+            boxes = carry.boxes(time, lambda f=frame: self._guard("face_detector", errors, lambda: _check_boxes(self.face_detector.detect(f))))
+            if boxes is None:
+                continue
+            boxes = [b for b in boxes if b.crop(frame).size]
+            most = max(most, len(boxes))
+            crops.extend(b.crop(frame) for b in boxes)
+        if not crops:
+            return None, most
+        scores = self._guard("visual_classifier", errors,
+                             lambda: _check_score_list(self.visual_classifier.classify(crops), len(crops)))
+        return (EmotionScores.mean(scores) if scores else None), most
+
+    def _voice_scores(self, audio: AudioStream, start: float, end: float, duration: float,
+                      errors: list[str]) -> EmotionScores | None:
+        length = max(end - start, float(getattr(self.audio_classifier, "min_window", 0.0)))
+        a = max(0.0, (start + end) / 2 - length / 2)
+        b = min(duration, a + length)
+        a = max(0.0, b - length)
+        window = audio.window(a, b)
+        rate = audio.sample_rate
+        own = window[int((start - a) * rate): int((end - a) * rate)]
+        if is_silent(own, self.options.silence_db):
+            return None
+
+        def classify():
+            features = self.audio_features.extract(window, rate)
+            return _check_scores(self.audio_classifier.classify(features), True)
+
+        return self._guard("audio_classifier", errors, classify)
+
+    def _guard(self, kind: str, errors: list[str], call: Callable[[], Any]) -> Any:
+        """Run one component call; a failure is recorded for the segment (and warned once), not raised."""
+        try:
+            return call()
+        except EmofuseError:
+            raise
+        except Exception as exc:
+            name = self.options.name_of(kind)
+            entry = self.components[kind].get(name)
+            message = f"{kind.replace('_', ' ')} {name!r} (plugin {entry.plugin}) failed: {type(exc).__name__}: {exc}"
+            errors.append(message)
+            if message not in self._failed:
+                self._failed.add(message)
+                import warnings
+
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
+            return None
+
+
+class _FrameCursor:
+    """Hands out the frames of each segment in turn from one forward-only frame iterator."""
+
+    def __init__(self, frames: Iterator[tuple[float, np.ndarray]]) -> None:
+        self._frames, self._next = frames, None
+
+    def until(self, end: float) -> list[tuple[float, np.ndarray]]:
+        out = []
+        while True:
+            if self._next is None:
+                self._next = next(self._frames, False)
+            if self._next is False or self._next[0] >= end - 1e-9:
+                return out
+            out.append(self._next)
+            self._next = None
+
+
+class _BoxCarry:
+    """Runs the detector at most `detect_fps` times a second and reuses its boxes in between."""
+
+    def __init__(self, detect_fps: float | None) -> None:
+        self.period = 1.0 / detect_fps if detect_fps else 0.0
+        self.last_time, self.last = -math.inf, None
+
+    def boxes(self, time: float, detect: Callable[[], list[FaceBox] | None]) -> list[FaceBox] | None:
+        if self.period and self.last is not None and time - self.last_time < self.period - 1e-9:
+            return self.last
+        self.last, self.last_time = detect(), time
+        return self.last
+
+
+def _check_boxes(boxes) -> list[FaceBox]:
+    boxes = list(boxes)
+    for box in boxes:
+        if not isinstance(box, FaceBox):
+            raise TypeError(f"detect() must return FaceBox objects, got {type(box).__name__}")
+    return boxes
+
+
+def _check_scores(scores, optional: bool) -> EmotionScores | None:
+    if scores is None and optional:
+        return None
+    if not isinstance(scores, EmotionScores):
+        raise TypeError(f"expected EmotionScores, got {type(scores).__name__}")
+    return scores
+
+
+def _check_score_list(scores, expected: int) -> list[EmotionScores]:
+    scores = list(scores)
+    if len(scores) != expected:
+        raise TypeError(f"classify() returned {len(scores)} results for {expected} crops")
+    return [_check_scores(s, False) for s in scores]

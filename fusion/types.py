@@ -1,0 +1,188 @@
+"""Frozen, validated data types that cross the plugin hooks."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+
+import numpy as np
+
+from .labels import LABELS
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceBox:
+    """A face found in a frame: pixel box (x, y, width, height) and the detector's score."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    score: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("x", "y", "width", "height"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"FaceBox.{name} must be an int, got {type(value).__name__}")
+            object.__setattr__(self, name, int(value))
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"FaceBox needs a positive size, got {self.width}x{self.height}")
+        if not math.isfinite(self.score):
+            raise ValueError("FaceBox.score must be finite")
+
+    def crop(self, frame: np.ndarray) -> np.ndarray:
+        """The part of `frame` inside the box (clipped to the frame)."""
+        h, w = frame.shape[:2]
+        x0, y0 = max(0, self.x), max(0, self.y)
+        x1, y1 = min(w, self.x + self.width), min(h, self.y + self.height)
+        return frame[y0:y1, x0:x1]
+
+
+@dataclasses.dataclass(frozen=True)
+class EmotionScores:
+    """Probabilities over the 7 canonical labels (angry, disgust, fear, happy, sad, surprise, neutral).
+
+    `raw` optionally keeps a classifier's native scores (e.g. RAVDESS's 8 classes) by label.
+    Build with `EmotionScores.from_array(...)` or `EmotionScores.from_mapping(...)`.
+    """
+
+    values: tuple[float, ...]
+    raw: Mapping[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        values = tuple(float(v) for v in self.values)
+        if len(values) != len(LABELS):
+            raise ValueError(f"EmotionScores needs {len(LABELS)} values ({', '.join(LABELS)}), got {len(values)}")
+        if not all(math.isfinite(v) and v >= 0 for v in values):
+            raise ValueError(f"EmotionScores values must be finite and non-negative, got {values}")
+        total = sum(values)
+        if abs(total - 1.0) > 1e-3:
+            raise ValueError(f"EmotionScores values must sum to 1, got {total:.4f}")
+        object.__setattr__(self, "values", tuple(v / total for v in values))
+        if self.raw is not None:
+            object.__setattr__(self, "raw", MappingProxyType({str(k): float(v) for k, v in self.raw.items()}))
+
+    @classmethod
+    def from_array(cls, values: Iterable[float], raw: Mapping[str, float] | None = None,
+                   normalize: bool = False) -> EmotionScores:
+        """From 7 numbers in canonical order; `normalize=True` rescales non-negative values to sum 1."""
+        arr = np.asarray(list(values), dtype=np.float64)
+        if normalize:
+            total = arr.sum()
+            if not np.isfinite(total) or total <= 0:
+                raise ValueError("cannot normalise scores that sum to zero")
+            arr = arr / total
+        return cls(tuple(arr.tolist()), raw)
+
+    @classmethod
+    def from_mapping(cls, scores: Mapping[str, float], normalize: bool = False) -> EmotionScores:
+        """From {label: score} with every canonical label present."""
+        unknown = set(scores) - set(LABELS)
+        if unknown:
+            raise ValueError(f"unknown labels {sorted(unknown)}; expected {', '.join(LABELS)}")
+        missing = [label for label in LABELS if label not in scores]
+        if missing:
+            raise ValueError(f"missing labels {missing}")
+        return cls.from_array([scores[label] for label in LABELS], normalize=normalize)
+
+    @classmethod
+    def mean(cls, many: Sequence[EmotionScores]) -> EmotionScores | None:
+        """The average of several score vectors (None when there are none)."""
+        if not many:
+            return None
+        return cls.from_array(np.mean([s.array for s in many], axis=0), normalize=True)
+
+    @property
+    def array(self) -> np.ndarray:
+        return np.asarray(self.values)
+
+    @property
+    def label(self) -> str:
+        return LABELS[int(np.argmax(self.values))]
+
+    @property
+    def confidence(self) -> float:
+        return max(self.values)
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(LABELS, self.values))
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentResult:
+    """What one time window showed: face scores, voice scores, the fused verdict.
+
+    A modality with nothing to say (no face, silence) is None, not a guess. `faces` is the
+    largest number of faces found in one sampled frame of the segment; `errors` records
+    component failures that left a gap in this segment.
+    """
+
+    start: float
+    end: float
+    face: EmotionScores | None = None
+    voice: EmotionScores | None = None
+    fused: EmotionScores | None = None
+    faces: int = 0
+    errors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.start) and math.isfinite(self.end)) or self.end < self.start or self.start < 0:
+            raise ValueError(f"SegmentResult needs 0 <= start <= end, got {self.start}..{self.end}")
+        for name in ("face", "voice", "fused"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, EmotionScores):
+                raise TypeError(f"SegmentResult.{name} must be EmotionScores or None, got {type(value).__name__}")
+        if self.faces < 0:
+            raise ValueError("SegmentResult.faces must be >= 0")
+        object.__setattr__(self, "errors", tuple(self.errors))
+
+    @property
+    def label(self) -> str | None:
+        return self.fused.label if self.fused else None
+
+    @property
+    def confidence(self) -> float | None:
+        return self.fused.confidence if self.fused else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Timeline:
+    """The fused emotion timeline of one media file, and the components that produced it."""
+
+    source: str
+    segments: tuple[SegmentResult, ...]
+    components: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    duration: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segments", tuple(self.segments))
+        object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
+        for seg in self.segments:
+            if not isinstance(seg, SegmentResult):
+                raise TypeError(f"Timeline.segments must hold SegmentResult, got {type(seg).__name__}")
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    def to_dataframe(self):
+        """One row per segment: start, end, label, confidence, faces, face_*, voice_*, fused_*, errors."""
+        from .table import timeline_to_dataframe
+
+        return timeline_to_dataframe(self)
+
+    def to_csv(self, path) -> None:
+        """Write the CSV timeline atomically (a temp file, then a rename)."""
+        from .atomic import atomic_output
+
+        with atomic_output(path) as tmp:
+            self.to_dataframe().to_csv(tmp, index=False)
+
+    def summary(self) -> list[tuple[str, float]]:
+        """Fused labels by their share of the labelled segments, most frequent first."""
+        labels = [s.label for s in self.segments if s.label]
+        if not labels:
+            return []
+        shares = {label: labels.count(label) / len(labels) for label in set(labels)}
+        return sorted(shares.items(), key=lambda kv: (-kv[1], LABELS.index(kv[0])))

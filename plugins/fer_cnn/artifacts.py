@@ -1,0 +1,68 @@
+"""Where the `fer-cnn` weights live, how they load, and the metadata file beside them.
+
+A model `NAME.keras` has its metadata in `NAME.json`: labels, input size, temperature,
+the training command and the PublicTest figures. Nothing here imports TensorFlow at import time.
+"""
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+from emofuse.atomic import atomic_output
+from emofuse.errors import EmofuseError
+
+MODEL_FILE = "fer_cnn.keras"
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package: emofuse/plugins/fer_cnn/fer_cnn.keras."""
+    return Path(str(files("emofuse.plugins.fer_cnn") / MODEL_FILE))
+
+
+def metadata_path(model_path: str | Path) -> Path:
+    """`NAME.keras` -> `NAME.json`."""
+    return Path(model_path).with_suffix(".json")
+
+
+def resolve_model_path(model: str | Path | None) -> Path:
+    """The model file to load (the shipped one when `model` is None); a clear error if it is missing."""
+    path = default_model_path() if model is None else Path(model)
+    if not path.is_file():
+        if model is None:
+            raise EmofuseError(
+                f"the face model is not installed ({path} is missing); train one with "
+                "`emofuse train face --data fer2013.csv` and pass it with --model FILE"
+            )
+        raise EmofuseError(f"{path}: no such face model file")
+    return path
+
+
+def load_face_model(model: str | Path | None = None):
+    """Load a `fer-cnn` Keras model (inference only, no optimizer); TensorFlow is imported here."""
+    path = resolve_model_path(model)
+    import keras
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types for a corrupt or foreign file
+        raise EmofuseError(f"{path}: cannot load as a Keras face model ({type(exc).__name__}: {exc})") from None
+
+
+def read_metadata(model_path: str | Path) -> dict:
+    """The metadata beside `model_path`, or {} when there is none."""
+    path = metadata_path(model_path)
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise EmofuseError(f"{path}: unreadable model metadata ({exc})") from None
+
+
+def write_metadata(model_path: str | Path, metadata: dict) -> Path:
+    """Write `metadata` as JSON beside `model_path`, atomically."""
+    path = metadata_path(model_path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(metadata, indent=2) + "\n")
+    return path

@@ -1,0 +1,46 @@
+"""The `fer-cnn` visual classifier: face crops -> EmotionScores, all crops in one compiled call."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emofuse.labels import LABELS
+from emofuse.types import EmotionScores
+
+from .artifacts import load_face_model, read_metadata, resolve_model_path
+from .predict import predict_probabilities
+
+
+class FerCnnClassifier:
+    """Scores face crops (RGB or gray uint8, any size) with the FER2013-trained CNN.
+
+    `model`: a .keras file (default: the shipped model). `flip_average`: also score each mirrored
+    crop and average the logits. `temperature`: divides the logits before the softmax; None uses
+    the temperature stored in the model's metadata (fitted on PublicTest), or 1.0 without one.
+    """
+
+    def __init__(self, model: str | Path | None = None, flip_average: bool = True,
+                 temperature: float | None = None) -> None:
+        path = resolve_model_path(model)
+        metadata = read_metadata(path)
+        labels = tuple(metadata.get("labels", LABELS))
+        if labels != LABELS:
+            raise ValueError(f"{path}: model labels {labels} are not the canonical {LABELS}")
+        self.model_path = path
+        self.flip_average = bool(flip_average)
+        self.temperature = float(temperature if temperature is not None else metadata.get("temperature", 1.0))
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
+        self.model = load_face_model(path)
+
+    def classify(self, crops: Sequence[np.ndarray]) -> list[EmotionScores]:
+        """One EmotionScores per crop, in order; [] for no crops."""
+        if len(crops) == 0:
+            return []
+        probabilities = predict_probabilities(self.model, crops, self.flip_average, self.temperature)
+        return [EmotionScores.from_array(row, normalize=True) for row in probabilities]
+
+    def __repr__(self) -> str:
+        return f"FerCnnClassifier({str(self.model_path)!r}, flip_average={self.flip_average}, temperature={self.temperature})"

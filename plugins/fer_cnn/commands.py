@@ -1,0 +1,222 @@
+"""`emofuse train face` and `emofuse evaluate face`.
+
+Imported by `emofuse --help`: keep the top of this module free of TensorFlow, pandas and OpenCV.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from emofuse.errors import EmofuseError
+
+log = logging.getLogger(__name__)
+
+TRAIN_HELP = "train the fer-cnn face model on FER2013 (Kaggle CSV, plain or .gz, or train/ and test/ image folders)"
+EVALUATE_HELP = "evaluate the fer-cnn face model on a FER2013 split: accuracy, macro-F1, per-class table, confusion"
+
+#: Split names `evaluate face --split` accepts; `all` is every labelled face in PATH.
+EVALUATE_SPLITS = ("PublicTest", "PrivateTest", "Training", "all")
+
+#: The recipe of the shipped model (runs/face/run.py); the defaults of `emofuse train face`.
+DEFAULTS = {"output": "fer_cnn.keras", "epochs": 36, "batch_size": 64, "learning_rate": 2e-3, "seed": 13}
+
+#: A network small enough to train an epoch on a few hundred faces in about a second (smoke tests).
+TINY = {"widths": (8, 16), "dense": 16}
+
+
+def _setup(verbose: bool = True) -> None:
+    """Log our progress to stderr and keep TensorFlow's C++ start-up chatter down."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s")
+    logging.getLogger("emofuse").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+# --- train ---------------------------------------------------------------------------------
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="PATH",
+                        help="FER2013 as the Kaggle CSV (emotion,pixels,Usage; plain or .gz) "
+                             "or a folder with train/<class>/ and test/<class>/ images")
+    parser.add_argument("--output", "-o", default=DEFAULTS["output"], metavar="FILE",
+                        help="where to save the trained model (.keras); its metadata goes beside it as .json")
+    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], metavar="N")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], metavar="B")
+    parser.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"], metavar="LR",
+                        help="peak learning rate (one warm-up epoch, then cosine decay)")
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], metavar="S")
+    parser.add_argument("--checkpoint-dir", metavar="D",
+                        help="per-epoch checkpoint folder (default: OUTPUT with the suffix .ckpt)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
+    parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=True,
+                        help="train in bfloat16 mixed precision (fast on CPUs with AMX/AVX512-BF16)")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="skip malformed rows or unreadable images (and count them) instead of failing")
+    parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training faces only")
+    parser.add_argument("--tiny", action="store_true", help="a tiny network (smoke tests; seconds per epoch)")
+    parser.add_argument("--calibrate-only", action="store_true",
+                        help="do not train: fit the temperature of the existing --output model on "
+                             "PublicTest and (re)write its metadata")
+
+
+def _train_command(args: argparse.Namespace) -> str:
+    """The `emofuse train face` command line that reproduces this training run."""
+    parts = ["emofuse", "train", "face", "--data", str(args.data), "--output", str(args.output),
+             "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed),
+             "--mixed-precision" if args.mixed_precision else "--no-mixed-precision"]
+    if args.learning_rate != DEFAULTS["learning_rate"]:
+        parts += ["--learning-rate", str(args.learning_rate)]
+    if args.limit:
+        parts += ["--limit", str(args.limit)]
+    parts += [flag for flag, on in (("--tiny", args.tiny), ("--skip-bad", args.skip_bad)) if on]
+    return shlex.join(parts)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    _setup()
+    for name in ("epochs", "batch_size", "limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise EmofuseError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if not args.calibrate_only:
+        from .train import train_face_model
+
+        started = time.time()
+        history = train_face_model(
+            args.data, args.output, epochs=args.epochs, batch_size=args.batch_size,
+            learning_rate=args.learning_rate, seed=args.seed, checkpoint_dir=args.checkpoint_dir,
+            resume=args.resume, mixed_precision=args.mixed_precision, limit=args.limit,
+            skip_bad=args.skip_bad, **(TINY if args.tiny else {}),
+        )
+        log.info("trained in %.0f s; model saved to %s", time.time() - started, args.output)
+    else:
+        history = {}
+    metadata = calibrate(args.output, args.data, _train_command(args), skip_bad=args.skip_bad,
+                         history=history)
+    log.info("temperature %.3f; metadata saved to %s", metadata["temperature"],
+             Path(args.output).with_suffix(".json"))
+    return 0
+
+
+def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: bool = False,
+              history: dict | None = None) -> dict:
+    """Fit the model's temperature on the PublicTest faces of `data` and write its metadata.
+
+    Without PublicTest faces the temperature stays 1.0 (uncalibrated).
+    """
+    from emofuse.evaluation import evaluate_predictions
+    from emofuse.labels import LABELS
+
+    from .artifacts import load_face_model, write_metadata
+    from .data import load_fer2013
+    from .predict import fit_temperature, negative_log_likelihood, predict_logits
+    from .preprocess import FACE_SIZE
+
+    dataset = load_fer2013(data, skip_bad=skip_bad)
+    model = load_face_model(model_path)
+    metadata = {
+        "name": "fer-cnn",
+        "labels": list(LABELS),
+        "input": {"height": FACE_SIZE, "width": FACE_SIZE, "channels": 1, "scale": "gray pixel / 255"},
+        "outputs": "logits",
+        "parameters": int(model.count_params()),
+        "flip_average": True,
+        "temperature": 1.0,
+        "training": {"command": command, "data": Path(data).name,
+                     "training_faces": len(dataset.splits["Training"]) if "Training" in dataset.splits else 0},
+    }
+    if history:
+        metadata["training"]["epochs_run"] = len(history.get("loss", []))
+        metadata["training"]["final_train_accuracy"] = round(history["accuracy"][-1], 4) if history.get("accuracy") else None
+    test = dataset.splits.get("PublicTest")
+    if test is None:
+        log.warning("%s has no PublicTest faces: the temperature stays 1.0 (uncalibrated)", data)
+    else:
+        flipped = predict_logits(model, test.images, flip_average=True)
+        plain = predict_logits(model, test.images, flip_average=False)
+        temperature = fit_temperature(flipped, test.labels)
+        scores = evaluate_predictions(test.labels, flipped.argmax(axis=1), LABELS)
+        metadata["temperature"] = temperature
+        metadata["temperature_fitted_on"] = "PublicTest, flip-averaged logits (minimum NLL)"
+        metadata["public_test"] = {
+            "n": len(test),
+            "accuracy": round(scores["accuracy"], 4),
+            "accuracy_no_flip": round(float((plain.argmax(axis=1) == test.labels).mean()), 4),
+            "macro_f1": round(scores["macro_f1"], 4),
+            "nll_uncalibrated": round(negative_log_likelihood(flipped, test.labels), 4),
+            "nll_calibrated": round(negative_log_likelihood(flipped, test.labels, temperature), 4),
+        }
+        log.info("PublicTest: accuracy %.4f (no flip %.4f), macro-F1 %.4f, temperature %.3f",
+                 scores["accuracy"], metadata["public_test"]["accuracy_no_flip"], scores["macro_f1"], temperature)
+    write_metadata(model_path, metadata)
+    return metadata
+
+
+# --- evaluate ------------------------------------------------------------------------------
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="PATH",
+                        help="FER2013 as the Kaggle CSV (plain or .gz) or train/ and test/ image folders")
+    parser.add_argument("--split", choices=EVALUATE_SPLITS, default="PublicTest",
+                        help="which faces to score; `all` is every labelled face in PATH, Training rows "
+                             "included (meant for a dataset the model never trained on)")
+    parser.add_argument("--model", metavar="FILE", help="a .keras face model (default: the shipped fer_cnn.keras)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with all metrics on stdout")
+    parser.add_argument("--report", metavar="DIR",
+                        help="write the confusion heat map (PNG), the text report and the metrics JSON into DIR")
+    parser.add_argument("--no-flip", action="store_true", help="score each face once, without its mirror image")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="skip malformed rows or unreadable images (and count them) instead of failing")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    _setup(verbose=not args.json)
+    from emofuse.evaluation import evaluate_predictions, format_report, write_report
+    from emofuse.labels import LABELS
+
+    from .artifacts import load_face_model, read_metadata, resolve_model_path
+    from .data import load_fer2013
+    from .predict import expected_calibration_error, negative_log_likelihood, predict_logits, softmax
+
+    model_path = resolve_model_path(args.model)
+    dataset = load_fer2013(args.data, skip_bad=args.skip_bad)
+    faces = dataset.split(args.split)
+    if args.split in ("Training", "all") and "Training" in dataset.splits:
+        log.warning("scoring the %d Training faces too (the model may have trained on them)",
+                    len(dataset.splits["Training"]))
+    temperature = float(read_metadata(model_path).get("temperature", 1.0))
+    model = load_face_model(model_path)
+    started = time.time()
+    logits = predict_logits(model, faces.images, flip_average=not args.no_flip)
+    elapsed = time.time() - started
+    metrics = evaluate_predictions(faces.labels, logits.argmax(axis=1), LABELS)
+    metrics.update({
+        "model": str(model_path),
+        "data": str(args.data),
+        "split": args.split,
+        "flip_average": not args.no_flip,
+        "skipped": dataset.skipped,
+        "temperature": temperature,
+        "nll": negative_log_likelihood(logits, faces.labels, temperature),
+        "ece": expected_calibration_error(softmax(logits, temperature), faces.labels),
+        "seconds": round(elapsed, 3),
+    })
+    title = (f"fer-cnn on {Path(args.data).name} {args.split} ({metrics['n']} faces"
+             f"{', flip-averaged' if not args.no_flip else ''})")
+    if args.report:
+        name = f"fer_cnn_{args.split}" + ("_noflip" if args.no_flip else "")
+        for path in write_report(metrics, args.report, name, title):
+            log.info("wrote %s", path)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(format_report(metrics, title))
+        print(f"\nskipped entries: {dataset.skipped}   temperature {temperature:.3f}   "
+              f"NLL {metrics['nll']:.4f}   ECE {metrics['ece']:.4f}   {len(faces) / max(elapsed, 1e-9):.0f} faces/s")
+    return 0

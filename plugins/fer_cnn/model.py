@@ -1,0 +1,33 @@
+"""The `fer-cnn` network: a VGG-style CNN for 48x48 grayscale faces, 7 outputs."""
+from __future__ import annotations
+
+from emofuse.labels import LABELS
+
+from .preprocess import FACE_SIZE
+
+
+def build_face_model(widths: tuple[int, ...] = (32, 64, 128, 256), dropout: float = 0.3, dense: int = 256):
+    """Double 3x3 conv blocks with batch norm and max pooling, global pooling, a small dense head.
+
+    Outputs logits (no softmax): calibration divides them by a temperature before the softmax.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
+    x = inputs
+    for i, width in enumerate(widths):
+        for j in range(2):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"b{i}_conv{j}")(x)
+            x = layers.BatchNormalization(name=f"b{i}_bn{j}")(x)
+            x = layers.Activation("relu", name=f"b{i}_relu{j}")(x)
+        x = layers.MaxPooling2D(name=f"b{i}_pool")(x)
+        x = layers.SpatialDropout2D(0.1 * (i + 1) / len(widths), name=f"b{i}_drop")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(dropout, name="head_drop0")(x)
+    x = layers.Dense(dense, use_bias=False, name="head_dense")(x)
+    x = layers.BatchNormalization(name="head_bn")(x)
+    x = layers.Activation("relu", name="head_relu")(x)
+    x = layers.Dropout(dropout, name="head_drop1")(x)
+    logits = layers.Dense(len(LABELS), name="logits", dtype="float32")(x)
+    return keras.Model(inputs, logits, name="fer_cnn")

@@ -1,0 +1,180 @@
+"""Train the `fer-cnn` face model on FER2013 (Training rows; PublicTest for validation)."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emofuse.errors import DatasetError
+from emofuse.labels import LABELS
+
+from .data import load_fer2013
+from .model import build_face_model
+from .preprocess import FACE_SIZE, prepare_faces
+
+log = logging.getLogger(__name__)
+
+
+def make_augmenter(seed: int):
+    """Random flips, shifts, rotations, zooms and erasing, applied to float batches (n, 48, 48, 1)."""
+    import keras
+    import tensorflow as tf
+    from keras import layers
+
+    geometric = keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomRotation(10 / 360, fill_mode="reflect", seed=seed + 1),
+            layers.RandomZoom((-0.15, 0.1), fill_mode="reflect", seed=seed + 2),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed + 3),
+        ],
+        name="augment",
+    )
+    gen = tf.random.Generator.from_seed(seed + 4)
+
+    def random_erase(x):
+        n = tf.shape(x)[0]
+        size = tf.cast(FACE_SIZE, tf.float32)
+        h = gen.uniform([n, 1, 1, 1], 0.1, 0.35) * size
+        w = gen.uniform([n, 1, 1, 1], 0.1, 0.35) * size
+        cy = gen.uniform([n, 1, 1, 1], 0, 1) * size
+        cx = gen.uniform([n, 1, 1, 1], 0, 1) * size
+        apply = tf.cast(gen.uniform([n, 1, 1, 1]) < 0.5, tf.float32)
+        coords = tf.range(FACE_SIZE, dtype=tf.float32)
+        inside_y = tf.cast(tf.abs(tf.reshape(coords, [1, -1, 1, 1]) - cy) < h / 2, tf.float32)
+        inside_x = tf.cast(tf.abs(tf.reshape(coords, [1, 1, -1, 1]) - cx) < w / 2, tf.float32)
+        mask = inside_y * inside_x * apply
+        return x * (1 - mask) + gen.uniform(tf.shape(x)) * mask
+
+    def augment(x, y):
+        return random_erase(tf.cast(geometric(x, training=True), tf.float32)), y
+
+    return augment
+
+
+def _datasets(train, val, batch_size: int, seed: int, augment):
+    import tensorflow as tf
+
+    x_train = prepare_faces(train.images)
+    y_train = np.eye(len(LABELS), dtype=np.float32)[train.labels]
+    ds = (
+        tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(2)
+    )
+    val_ds = None
+    if val is not None:
+        y_val = np.eye(len(LABELS), dtype=np.float32)[val.labels]
+        val_ds = tf.data.Dataset.from_tensor_slices((prepare_faces(val.images), y_val)).batch(256)
+    return ds, val_ds
+
+
+def train_face_model(
+    data: str | Path,
+    output: str | Path,
+    epochs: int = 40,
+    batch_size: int = 64,
+    learning_rate: float = 2e-3,
+    seed: int = 13,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    mixed_precision: bool = False,
+    limit: int | None = None,
+    skip_bad: bool = False,
+    widths: tuple[int, ...] = (32, 64, 128, 256),
+    dense: int = 256,
+) -> dict:
+    """Train on the Training rows of `data`, validate on PublicTest, save the final model to `output`.
+
+    Each epoch writes `checkpoint_dir/last.keras` and `state.json`; `resume=True` continues from
+    them. PrivateTest rows are never read into training. `skip_bad` drops malformed rows instead
+    of failing; `limit` keeps the first N training faces and `widths`/`dense` shrink the network
+    (both for smoke tests). Returns the training history.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    dataset = load_fer2013(data, skip_bad=skip_bad)
+    train = dataset.split("Training")
+    val = dataset.splits.get("PublicTest")
+    if limit:
+        train = type(train)(train.images[:limit], train.labels[:limit])
+    if len(train) < batch_size:
+        batch_size = max(1, len(train))
+    log.info("training on %d faces, validating on %d", len(train), 0 if val is None else len(val))
+
+    checkpoint_dir = Path(checkpoint_dir or Path(output).with_suffix(".ckpt"))
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    last, state_file = checkpoint_dir / "last.keras", checkpoint_dir / "state.json"
+    history: dict[str, list] = {}
+    initial_epoch = 0
+    steps = len(train) // batch_size
+    if resume and last.exists() and state_file.exists():
+        model = keras.models.load_model(last)
+        state = json.loads(state_file.read_text())
+        initial_epoch, history = state["epoch"], state["history"]
+        log.info("resuming from %s at epoch %d", last, initial_epoch)
+    else:
+        model = build_face_model(widths=widths, dense=dense)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            learning_rate / 10, decay_steps=max(1, steps * epochs - steps), alpha=0.01,
+            warmup_target=learning_rate, warmup_steps=steps,
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.02),
+            loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
+            metrics=["accuracy"],
+        )
+    train_ds, val_ds = _datasets(train, val, batch_size, seed, make_augmenter(seed))
+
+    class Checkpoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            for key, value in (logs or {}).items():
+                history.setdefault(key, []).append(float(value))
+            history.setdefault("time", []).append(time.time())
+            tmp = checkpoint_dir / "last.tmp.keras"
+            self.model.save(tmp)
+            tmp.replace(last)
+            state_file.write_text(json.dumps({"epoch": epoch + 1, "history": history}))
+            log.info("epoch %d/%d %s", epoch + 1, epochs, {k: round(float(v), 4) for k, v in (logs or {}).items()})
+
+    if initial_epoch < epochs:
+        model.fit(
+            train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
+            callbacks=[Checkpoint()], verbose=2,
+        )
+    save_inference_model(model, output)
+    return history
+
+
+def save_inference_model(model, output: str | Path) -> Path:
+    """Save weights and architecture in float32 without optimizer state (small, loads anywhere)."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")
+    clean = build_face_model(**architecture_of(model))
+    clean.set_weights([np.asarray(w, dtype=np.float32) for w in model.get_weights()])
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.stem + ".tmp.keras")
+    clean.save(tmp)
+    tmp.replace(output)
+    return output
+
+
+def architecture_of(model) -> dict:
+    """The `build_face_model` arguments that rebuild `model` (read from its layers)."""
+    widths = tuple(layer.filters for layer in model.layers if layer.name.endswith("_conv0"))
+    return {"widths": widths, "dense": model.get_layer("head_dense").units,
+            "dropout": model.get_layer("head_drop0").rate}
+
+
+if __name__ == "__main__":  # pragma: no cover - `emofuse train face` is the supported entry
+    raise DatasetError("use `emofuse train face`")

@@ -1,0 +1,96 @@
+"""The `mfcc` audio feature extractor: MFCCs with deltas (or log-mel bands) at 16 kHz.
+
+librosa is imported inside `extract`, never at import time, so `emofuse --help` stays fast.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from emofuse.audio import ANALYSIS_SAMPLE_RATE, resample, to_mono
+from emofuse.hookspecs import hookimpl
+
+KINDS = ("mfcc", "logmel")
+
+
+class MfccExtractor:
+    """Mono audio of any rate and channel count -> time-major float32 features (frames, features).
+
+    kind="mfcc": `n_mfcc` coefficients, plus their first (and second) deltas when `deltas`
+    is 1 (or 2); kind="logmel": `n_mels` log-mel bands in dB. Frames are `win_length`
+    samples every `hop_length` samples at `sample_rate` Hz (25 ms every 10 ms by default).
+    Audio shorter than one window is zero-padded to one frame, so the output is never empty.
+    `feature_spec` holds every setting; classifiers refuse features with another spec.
+    """
+
+    def __init__(self, kind: str = "mfcc", sample_rate: int = ANALYSIS_SAMPLE_RATE, n_mfcc: int = 40,
+                 n_mels: int = 64, deltas: int = 2, n_fft: int = 512, win_length: int = 400,
+                 hop_length: int = 160, fmin: float = 20.0, fmax: float | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown feature kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if deltas not in (0, 1, 2):
+            raise ValueError(f"deltas must be 0, 1 or 2, got {deltas!r}")
+        if not 0 < win_length <= n_fft or hop_length <= 0 or sample_rate <= 0:
+            raise ValueError("need 0 < win_length <= n_fft, hop_length > 0 and sample_rate > 0")
+        fmax = float(fmax) if fmax else sample_rate / 2.0
+        self.feature_spec: dict[str, Any] = {
+            "kind": kind,
+            "sample_rate": int(sample_rate),
+            "n_fft": int(n_fft),
+            "win_length": int(win_length),
+            "hop_length": int(hop_length),
+            "n_mels": int(n_mels),
+            "fmin": float(fmin),
+            "fmax": fmax,
+            "window": "hann",
+            "power_to_db": {"ref": 1.0, "amin": 1e-10, "top_db": 80.0},
+        }
+        if kind == "mfcc":
+            self.feature_spec.update({"n_mfcc": int(n_mfcc), "deltas": int(deltas), "delta_width": 9, "dct": "ortho-2"})
+        self.feature_spec["n_features"] = self.n_features
+
+    @property
+    def n_features(self) -> int:
+        spec = self.feature_spec
+        return spec["n_mels"] if spec["kind"] == "logmel" else spec["n_mfcc"] * (1 + spec["deltas"])
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second of audio."""
+        return self.feature_spec["sample_rate"] / self.feature_spec["hop_length"]
+
+    def extract(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        import librosa
+
+        spec = self.feature_spec
+        y = resample(to_mono(samples), int(sample_rate), spec["sample_rate"])
+        y = np.nan_to_num(np.asarray(y, dtype=np.float32))
+        if y.size < spec["n_fft"]:
+            y = np.pad(y, (0, spec["n_fft"] - y.size))
+        mel = librosa.feature.melspectrogram(
+            y=y, sr=spec["sample_rate"], n_fft=spec["n_fft"], win_length=spec["win_length"],
+            hop_length=spec["hop_length"], window="hann", n_mels=spec["n_mels"], fmin=spec["fmin"],
+            fmax=spec["fmax"], power=2.0,
+        )
+        db = librosa.power_to_db(mel, **spec["power_to_db"])
+        if spec["kind"] == "logmel":
+            return np.ascontiguousarray(db.T, dtype=np.float32)
+        mfcc = librosa.feature.mfcc(S=db, n_mfcc=spec["n_mfcc"], dct_type=2, norm="ortho")
+        parts = [mfcc]
+        for order in range(1, spec["deltas"] + 1):
+            parts.append(librosa.feature.delta(mfcc, width=spec["delta_width"], order=order, mode="nearest"))
+        return np.ascontiguousarray(np.concatenate(parts, axis=0).T, dtype=np.float32)
+
+
+def specs_differ(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """The settings (as `key: expected != actual`) where two feature specs disagree."""
+    keys = sorted(set(expected) | set(actual))
+    return [f"{k}: {expected.get(k)!r} != {actual.get(k)!r}" for k in keys if expected.get(k) != actual.get(k)]
+
+
+@hookimpl
+def register_audio_feature_extractors(register):
+    register("mfcc", MfccExtractor,
+             description="40 MFCCs + deltas + delta-deltas (or log-mel bands), 25 ms frames every 10 ms at 16 kHz")

@@ -1,0 +1,93 @@
+"""Features of RAVDESS files (plus offline-augmented copies), computed once and cached on disk.
+
+The cache lives outside the repository (default: `$TMPDIR/emofuse-voice-cache`); its key covers
+the files (path, size, mtime), the extractor's spec, the trimming settings and the variants, so
+a stale entry is never reused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .data import RavdessFile, load_audio
+from .features import TRIM_MARGIN_S, TRIM_TOP_DB, trim_silence
+
+log = logging.getLogger(__name__)
+
+#: Offline waveform augmentations: speed (tempo and pitch), pitch shift (semitones), added noise.
+AUGMENTATIONS = ("speed0.9", "speed1.1", "pitch-2", "pitch+2", "noise20")
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("EMOFUSE_VOICE_CACHE") or Path(tempfile.gettempdir()) / "emofuse-voice-cache")
+
+
+def augment_waveform(y: np.ndarray, rate: int, variant: str, seed: int = 0) -> np.ndarray:
+    """One augmented copy of mono audio: `speedF`, `pitch±N` or `noiseDB` (SNR in dB)."""
+    import librosa
+
+    if variant == "orig":
+        return y
+    if variant.startswith("speed"):
+        factor = float(variant[5:])
+        return librosa.resample(y, orig_sr=rate, target_sr=int(round(rate / factor)), res_type="soxr_hq")
+    if variant.startswith("pitch"):
+        return librosa.effects.pitch_shift(y, sr=rate, n_steps=float(variant[5:]), res_type="soxr_hq")
+    if variant.startswith("noise"):
+        snr = float(variant[5:])
+        rng = np.random.default_rng(seed)
+        power = float(np.mean(y.astype(np.float64) ** 2)) or 1e-8
+        return (y + rng.normal(0, np.sqrt(power / 10 ** (snr / 10)), y.shape)).astype(np.float32)
+    raise ValueError(f"unknown augmentation {variant!r}")
+
+
+def _key(files: Sequence[RavdessFile], spec: dict, variants: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"spec": spec, "variants": list(variants), "trim": [TRIM_TOP_DB, TRIM_MARGIN_S]},
+                        sort_keys=True).encode())
+    for f in files:
+        st = f.path.stat()
+        h.update(f"{f.path.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def file_features(files: Sequence[RavdessFile], extractor, variants: Sequence[str] = ("orig",),
+                  cache_dir: str | Path | None = None, trim: bool = True) -> dict[str, list[np.ndarray]]:
+    """variant -> one (frames, features) array per file, in `files` order (cached)."""
+    variants = list(variants)
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    spec = dict(extractor.feature_spec)
+    path = cache_dir / f"{_key(files, spec, variants) if trim else 'notrim-' + _key(files, spec, variants)}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as npz:
+                return {v: np.split(npz[f"{v}_x"], npz[f"{v}_offsets"][1:-1]) for v in variants}
+        except Exception:  # a broken cache entry is rebuilt
+            log.warning("ignoring unreadable feature cache %s", path)
+    started = time.time()
+    out: dict[str, list[np.ndarray]] = {v: [] for v in variants}
+    for i, f in enumerate(files):
+        y, rate = load_audio(f.path)
+        if trim:
+            y = trim_silence(y, rate)
+        for v in variants:
+            out[v].append(extractor.extract(augment_waveform(y, rate, v, seed=i), rate))
+        if (i + 1) % 200 == 0:
+            log.info("features: %d/%d files (%.0f s)", i + 1, len(files), time.time() - started)
+    arrays = {}
+    for v, feats in out.items():
+        arrays[f"{v}_x"] = np.concatenate(feats) if feats else np.zeros((0, extractor.n_features), np.float32)
+        arrays[f"{v}_offsets"] = np.cumsum([0] + [len(x) for x in feats])
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return out

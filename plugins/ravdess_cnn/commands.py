@@ -1,0 +1,92 @@
+"""`emofuse train voice` and `emofuse evaluate voice` (imports nothing heavy until they run)."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from emofuse.errors import DatasetError
+
+TRAIN_HELP = "train the ravdess-cnn voice model on RAVDESS speech (validation actors held out)"
+EVALUATE_HELP = "8-class and 7-class accuracy, macro-F1 and confusion matrix of the voice model on RAVDESS"
+
+DEFAULT_OUTPUT = "ravdess_cnn.keras"
+
+
+def add_train_arguments(parser) -> None:
+    parser.add_argument("--data", required=True, metavar="DIR",
+                        help="folder with RAVDESS audio files (searched recursively, any audio extension)")
+    parser.add_argument("--val-actors", default="17-20", metavar="LIST",
+                        help="actors held out for validation, e.g. 17-20 or 1,5,9 ('' for none)")
+    parser.add_argument("--epochs", type=int, default=60, help="training epochs per ensemble member")
+    parser.add_argument("--members", type=int, default=3, help="networks (different seeds) averaged into one model")
+    parser.add_argument("--seed", type=int, default=7, help="random seed")
+    parser.add_argument("--output", default=DEFAULT_OUTPUT, metavar="FILE",
+                        help="where to write the .keras model (its .json metadata goes beside it)")
+    parser.add_argument("--checkpoint-dir", metavar="D", help="per-epoch checkpoints (default: OUTPUT with .ckpt)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoints in --checkpoint-dir")
+    parser.add_argument("--no-augment", action="store_true", help="skip the offline speed/pitch/noise copies")
+    parser.add_argument("--tiny", action="store_true", help="a tiny network and 1 s crops (smoke tests)")
+    parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
+    parser.add_argument("--cache-dir", metavar="D", help="feature cache (default: $TMPDIR/emofuse-voice-cache)")
+
+
+def run_train(args) -> int:
+    from .data import format_actors, parse_actors
+    from .train import train_voice_model
+
+    _log_to_stderr()
+    if args.epochs < 1 or args.members < 1:
+        raise DatasetError("--epochs and --members must be at least 1")
+    meta = train_voice_model(
+        args.data, args.output, val_actors=parse_actors(args.val_actors), epochs=args.epochs, seed=args.seed,
+        members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
+        augment=not args.no_augment, cache_dir=args.cache_dir, threads=args.threads,
+    )
+    accuracy = meta["val_accuracy"]
+    print(f"wrote {args.output} (trained on actors {format_actors(meta['train_actors'])}, "
+          f"{meta['n_train']} files; validation actors {format_actors(meta['val_actors']) or 'none'}: "
+          f"accuracy {'n/a' if accuracy is None else f'{accuracy:.3f}'}; {meta['wall_seconds']:.0f} s)")
+    return 0
+
+
+def add_evaluate_arguments(parser) -> None:
+    parser.add_argument("--data", required=True, metavar="DIR",
+                        help="folder with RAVDESS audio files (searched recursively, any audio extension)")
+    parser.add_argument("--actors", metavar="LIST", help="only these actors, e.g. 17-20 (default: every file found)")
+    parser.add_argument("--model", metavar="FILE", help="a .keras model with its .json beside it (default: shipped)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    parser.add_argument("--report", metavar="DIR", help="also write the confusion matrix PNG, report and metrics")
+    parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
+    parser.add_argument("--cache-dir", metavar="D", help="feature cache (default: $TMPDIR/emofuse-voice-cache)")
+
+
+def run_evaluate(args) -> int:
+    from .data import format_actors, parse_actors
+    from .evaluate import evaluate_voice_model
+
+    metrics = evaluate_voice_model(args.data, actors=parse_actors(args.actors), model=args.model,
+                                   cache_dir=args.cache_dir, threads=args.threads)
+    overlap = sorted(set(metrics["actors"]) & set(metrics["model_train_actors"]))
+    if overlap:
+        print(f"emofuse: warning: actors {format_actors(overlap)} were in the model's training set; "
+              "their accuracy is not a held-out measure", file=sys.stderr)
+    if args.report:
+        from emofuse.evaluation import write_report
+
+        title = f"ravdess-cnn, actors {format_actors(metrics['actors'])}: accuracy {metrics['accuracy']:.1%}"
+        for path in write_report(metrics, args.report, "voice", title):
+            print(f"wrote {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        from emofuse.evaluation import format_report
+
+        print(format_report(metrics, f"ravdess-cnn on {metrics['n']} files of actors {format_actors(metrics['actors'])}"))
+        print(f"\n7-class accuracy (calm -> neutral): {metrics['accuracy_7']:.3f}")
+    return 0
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+

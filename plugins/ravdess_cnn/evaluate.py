@@ -1,0 +1,54 @@
+"""Measure a `ravdess-cnn` model on RAVDESS files: 8-class metrics plus 7-class accuracy."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emofuse.evaluation import evaluate_predictions
+from emofuse.labels import LABELS, RAVDESS_LABELS, RAVDESS_TO_CANONICAL
+
+from .cache import file_features
+from .data import find_ravdess
+from .features import normalize
+
+
+def evaluate_voice_model(data: str | Path, actors: Sequence[int] | None = None, model: str | Path | None = None,
+                         cache_dir: str | Path | None = None, threads: int | None = None) -> dict:
+    """Metrics of the model over every RAVDESS file under `data` (or only those of `actors`).
+
+    Whole utterances are scored as in training (silence trimmed, windows averaged). Returns
+    evaluate_predictions' dict (accuracy, macro_f1, n, per_class, confusion, labels) plus
+    `accuracy_7` (after mapping to the canonical labels, calm -> neutral), `confusion_7`,
+    `actors`, `skipped` (non-RAVDESS audio names) and the model's training actors.
+    """
+    from emofuse.plugins.mfcc import MfccExtractor
+
+    from .classifier import RavdessCnnClassifier, softmax, to_canonical
+    from .train import utterance_logits
+
+    index = find_ravdess(data, actors)
+    classifier = RavdessCnnClassifier(model=model, threads=threads)
+    spec = classifier.feature_spec
+    extractor = MfccExtractor(**{k: spec[k] for k in ("kind", "sample_rate", "n_mels", "n_fft", "win_length",
+                                                       "hop_length", "fmin", "fmax")},
+                              **{k: spec[k] for k in ("n_mfcc", "deltas") if k in spec})
+    classifier.check_features(extractor.feature_spec)
+    feats = [normalize(f) for f in file_features(index.files, extractor, ("orig",), cache_dir)["orig"]]
+    probs = softmax(utterance_logits(classifier._model.predict_on_batch, feats, classifier.window_frames))
+    y_true = index.labels
+    metrics = evaluate_predictions(y_true, probs.argmax(axis=1), RAVDESS_LABELS)
+    canonical = np.asarray([LABELS.index(RAVDESS_TO_CANONICAL[label]) for label in RAVDESS_LABELS])
+    metrics_7 = evaluate_predictions(canonical[y_true], to_canonical(probs).argmax(axis=1), LABELS)
+    metrics.update({
+        "accuracy_7": metrics_7["accuracy"],
+        "macro_f1_7": metrics_7["macro_f1"],
+        "confusion_7": metrics_7["confusion"],
+        "labels_7": list(LABELS),
+        "actors": index.actors,
+        "skipped": index.skipped,
+        "model": str(classifier.model_path),
+        "model_train_actors": list(classifier.meta.get("train_actors", [])),
+    })
+    return metrics

@@ -1,0 +1,293 @@
+"""Train the `ravdess-cnn` voice model, speaker-independently: validation actors are held out whole.
+
+Recipe: MFCC+delta features of silence-trimmed utterances, cached with offline augmented copies
+(speed, pitch, noise); per-utterance normalisation; random 3 s crops of the (tiled) utterance,
+SpecAugment masks and mixup; AdamW with cosine decay and label smoothing; several members with
+different seeds averaged into one `.keras` model; a softmax temperature fitted on the validation
+actors (it does not change which class wins). Never a random file split.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emofuse.errors import DatasetError
+from emofuse.labels import RAVDESS_LABELS
+
+from .cache import AUGMENTATIONS, file_features
+from .data import RavdessIndex, find_ravdess, format_actors
+from .features import WINDOW_FRAMES, normalize, split_windows
+from .model import TINY_WIDTHS, WIDTHS, build_ensemble, build_voice_model, stats_pooling
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VAL_ACTORS = (17, 18, 19, 20)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    epochs: int = 60
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.02
+    label_smoothing: float = 0.1
+    mixup: float = 0.2
+    orig_share: float = 0.4
+    widths: tuple[int, ...] = WIDTHS
+    dense: int = 128
+    dropout: float = 0.4
+    frames: int = WINDOW_FRAMES
+    time_masks: int = 2
+    time_mask_max: int = 30
+    feature_masks: int = 2
+    feature_mask_max: int = 8
+
+
+def extractor_for_training():
+    """The feature extractor the shipped model is trained with (the `mfcc` plugin, defaults)."""
+    from emofuse.plugins.mfcc import MfccExtractor
+
+    return MfccExtractor()
+
+
+def set_threads(threads: int | None) -> None:
+    """Cap TensorFlow's CPU threads (call before the first TensorFlow op)."""
+    if not threads:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # already initialised: the first setting stays
+        log.debug("TensorFlow threads already configured")
+
+
+def epoch_arrays(variants: dict[str, list[np.ndarray]], labels: np.ndarray, rng: np.random.Generator,
+                 cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch of training examples: a random copy of each file, a random crop, SpecAugment, mixup."""
+    names = list(variants)
+    others = [v for v in names if v != "orig"]
+    n, frames = len(labels), cfg.frames
+    n_features = variants[names[0]][0].shape[1]
+    x = np.empty((n, frames, n_features), dtype=np.float32)
+    for i in range(n):
+        name = "orig" if not others or rng.random() < cfg.orig_share else others[rng.integers(len(others))]
+        feats = variants[name][i]
+        t = len(feats)
+        reps = -(-(frames + t) // t)
+        tiled = np.tile(feats, (reps, 1)) if t < frames else feats
+        start = rng.integers(0, max(1, len(tiled) - frames + 1))
+        x[i] = tiled[start:start + frames]
+        for _ in range(cfg.time_masks):
+            w = rng.integers(0, cfg.time_mask_max + 1)
+            s = rng.integers(0, frames - w + 1)
+            x[i, s:s + w] = 0.0
+        for _ in range(cfg.feature_masks):
+            w = rng.integers(0, cfg.feature_mask_max + 1)
+            s = rng.integers(0, n_features - w + 1)
+            x[i, :, s:s + w] = 0.0
+    y = np.eye(len(RAVDESS_LABELS), dtype=np.float32)[labels]
+    if cfg.mixup > 0:
+        lam = rng.beta(cfg.mixup, cfg.mixup, size=(n, 1)).astype(np.float32)
+        lam = np.maximum(lam, 1 - lam)
+        perm = rng.permutation(n)
+        x = lam[:, :, None] * x + (1 - lam[:, :, None]) * x[perm]
+        y = lam * y + (1 - lam) * y[perm]
+    order = rng.permutation(n)
+    return x[order], y[order]
+
+
+def utterance_logits(predict, utterances: Sequence[np.ndarray], frames: int = WINDOW_FRAMES,
+                     batch: int = 256) -> np.ndarray:
+    """Mean logits over the windows of each normalised utterance, windows batched across files."""
+    windows, owner = [], []
+    for i, feats in enumerate(utterances):
+        w = split_windows(feats, frames)
+        windows.append(w)
+        owner.extend([i] * len(w))
+    if not windows:
+        return np.zeros((0, len(RAVDESS_LABELS)), dtype=np.float32)
+    stacked, owner = np.concatenate(windows), np.asarray(owner)
+    logits = np.concatenate([np.asarray(predict(stacked[s:s + batch])) for s in range(0, len(stacked), batch)])
+    out = np.zeros((len(utterances), logits.shape[1]), dtype=np.float64)
+    np.add.at(out, owner, logits)
+    return (out / np.bincount(owner, minlength=len(utterances))[:, None]).astype(np.float32)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The softmax temperature minimising the negative log-likelihood (grid search, 0.5-5)."""
+    if len(labels) == 0:
+        return 1.0
+    best, best_nll = 1.0, np.inf
+    for t in np.arange(0.5, 5.01, 0.05):
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        nll = -np.mean(z[np.arange(len(labels)), labels] - np.log(np.exp(z).sum(axis=1)))
+        if nll < best_nll:
+            best, best_nll = float(t), nll
+    return round(best, 3)
+
+
+def train_member(variants: dict[str, list[np.ndarray]], labels: np.ndarray, val: list[np.ndarray] | None,
+                 val_labels: np.ndarray | None, cfg: TrainConfig, seed: int, checkpoint_dir: Path,
+                 resume: bool = False, name: str = "member"):
+    """Train one network; checkpoint each epoch to `checkpoint_dir`; `resume` continues from there."""
+    import keras
+
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    last, state_file = checkpoint_dir / "last.keras", checkpoint_dir / "state.json"
+    n_features = variants["orig"][0].shape[1]
+    steps = max(1, len(labels) // cfg.batch_size)
+    history: dict[str, list] = {}
+    initial_epoch = 0
+    keras.utils.set_random_seed(seed)
+    if resume and last.exists() and state_file.exists():
+        stats_pooling()
+        model = keras.models.load_model(last)
+        state = json.loads(state_file.read_text())
+        initial_epoch, history = state["epoch"], state["history"]
+        log.info("%s: resuming from %s at epoch %d", name, last, initial_epoch)
+    else:
+        model = build_voice_model(n_features, None, cfg.widths, cfg.dropout, cfg.dense, name=name)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            cfg.learning_rate / 10, decay_steps=max(1, steps * (cfg.epochs - 1)), alpha=0.01,
+            warmup_target=cfg.learning_rate, warmup_steps=steps,
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
+            loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=cfg.label_smoothing),
+            metrics=["accuracy"],
+        )
+    for epoch in range(initial_epoch, cfg.epochs):
+        started = time.time()
+        rng = np.random.default_rng([seed, epoch])
+        x, y = epoch_arrays(variants, labels, rng, cfg)
+        fit = model.fit(x, y, batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch, verbose=0,
+                        shuffle=False)
+        logs = {k: float(v[-1]) for k, v in fit.history.items()}
+        if val is not None and len(val):
+            logits = utterance_logits(model.predict_on_batch, val, cfg.frames)
+            logs["val_accuracy"] = float(np.mean(logits.argmax(1) == val_labels))
+        logs["seconds"] = time.time() - started
+        for key, value in logs.items():
+            history.setdefault(key, []).append(value)
+        tmp = checkpoint_dir / "last.tmp.keras"
+        model.save(tmp)
+        tmp.replace(last)
+        state_file.write_text(json.dumps({"epoch": epoch + 1, "history": history}))
+        log.info("%s epoch %d/%d %s", name, epoch + 1, cfg.epochs, {k: round(v, 4) for k, v in logs.items()})
+    return model, history
+
+
+def _normalised(feats: list[np.ndarray]) -> list[np.ndarray]:
+    return [normalize(f) for f in feats]
+
+
+def train_voice_model(
+    data: str | Path,
+    output: str | Path,
+    val_actors: Sequence[int] | None = DEFAULT_VAL_ACTORS,
+    epochs: int = 60,
+    seed: int = 7,
+    members: int = 3,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    tiny: bool = False,
+    augment: bool = True,
+    cache_dir: str | Path | None = None,
+    threads: int | None = None,
+    limit_actors: Sequence[int] | None = None,
+) -> dict:
+    """Train on every actor of `data` except `val_actors`; save the ensemble to `output` (+ `.json`).
+
+    The validation actors are only measured (each epoch) and used to fit the softmax temperature;
+    no file of theirs is ever trained on. Returns the metadata written beside the model.
+    """
+    set_threads(threads)
+    import keras
+
+    started = time.time()
+    index = find_ravdess(data)
+    if limit_actors:
+        index = index.select(limit_actors)
+    val_set = sorted(set(val_actors or ()))
+    train_index = index.select(exclude=val_set)
+    val_index = index.select(val_set) if val_set else RavdessIndex(())
+    if not train_index.files:
+        raise DatasetError(f"{data}: no training files left after holding out actors {format_actors(val_set)}")
+    if val_set and not val_index.files:
+        log.warning("no files of validation actors %s in %s", format_actors(val_set), data)
+    cfg = TrainConfig(epochs=epochs)
+    if tiny:
+        cfg = dataclasses.replace(cfg, widths=TINY_WIDTHS, dense=8, frames=100, batch_size=8)
+    extractor = extractor_for_training()
+    variants = ("orig",) + (AUGMENTATIONS if augment else ())
+    log.info("features for %d training files (%s) and %d validation files", len(train_index),
+             ", ".join(variants), len(val_index))
+    train_feats = {v: _normalised(f) for v, f in file_features(train_index.files, extractor, variants, cache_dir).items()}
+    val_feats = _normalised(file_features(val_index.files, extractor, ("orig",), cache_dir)["orig"]) if val_index.files else []
+    labels, val_labels = train_index.labels, val_index.labels
+    checkpoint_dir = Path(checkpoint_dir or Path(output).with_suffix(".ckpt"))
+    trained, histories = [], []
+    for k in range(members):
+        model, history = train_member(train_feats, labels, val_feats or None, val_labels, cfg, seed + 1000 * k,
+                                      checkpoint_dir / f"member{k}", resume, name=f"member{k}")
+        trained.append(model)
+        histories.append(history)
+    ensemble = build_ensemble(trained, extractor.n_features)
+    logits = utterance_logits(ensemble.predict_on_batch, val_feats, cfg.frames) if val_feats else None
+    temperature = fit_temperature(logits, val_labels) if logits is not None else 1.0
+    val_accuracy = float(np.mean(logits.argmax(1) == val_labels)) if logits is not None else None
+    meta = {
+        "labels": list(RAVDESS_LABELS),
+        "feature_spec": dict(extractor.feature_spec),
+        "window_frames": cfg.frames,
+        "min_window": round(cfg.frames * extractor.feature_spec["hop_length"] / extractor.feature_spec["sample_rate"], 3),
+        "normalisation": "per-utterance mean/variance",
+        "temperature": temperature,
+        "train_actors": train_index.actors,
+        "val_actors": val_index.actors,
+        "n_train": len(train_index),
+        "n_val": len(val_index),
+        "val_accuracy": val_accuracy,
+        "members": members,
+        "seed": seed,
+        "epochs": epochs,
+        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
+        "augmentations": list(variants[1:]),
+        "member_val_accuracy": [h.get("val_accuracy", [None])[-1] for h in histories],
+        "wall_seconds": round(time.time() - started, 1),
+        "keras": keras.__version__,
+        "licence": "CC BY-NC-SA 4.0 (trained on RAVDESS, Livingstone & Russo 2018)",
+    }
+    save_model(trained, extractor.n_features, temperature, meta, output)
+    log.info("saved %s (validation actors %s: accuracy %s, temperature %.2f)", output,
+             format_actors(val_index.actors) or "none", "n/a" if val_accuracy is None else f"{val_accuracy:.3f}",
+             temperature)
+    return meta
+
+
+def save_model(members, n_features: int, temperature: float, meta: dict, output: str | Path) -> Path:
+    """Write the inference ensemble (temperature built in, no optimizer state) and its `.json` beside it."""
+    clean = []
+    for i, m in enumerate(members):
+        widths = tuple(m.get_layer(f"b{j}_conv0").filters for j in range(len([l for l in m.layers if l.name.endswith("_conv0")])))
+        fresh = build_voice_model(n_features, None, widths, dense=m.get_layer("head_dense").units, name=f"member{i}")
+        fresh.set_weights([np.asarray(w, dtype=np.float32) for w in m.get_weights()])
+        clean.append(fresh)
+    ensemble = build_ensemble(clean, n_features, temperature)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.stem + ".tmp.keras")
+    ensemble.save(tmp)
+    tmp.replace(output)
+    meta_path = output.with_suffix(".json")
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    return output

@@ -1,0 +1,148 @@
+"""`emofuse train face` and `emofuse evaluate face`, end to end on tiny synthetic datasets."""
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+
+import pytest
+
+from emofuse.labels import LABELS
+
+from .face_helpers import FER_CSV, csv_rows, run_cli, run_json, synthetic_faces, tiny_csv, tiny_folders, write_csv
+
+pytestmark = pytest.mark.slow
+
+TINY_TRAIN = ("--epochs", "1", "--batch-size", "16", "--tiny", "--no-mixed-precision")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny training run on a .gz Kaggle CSV, shared by the tests below."""
+    from emofuse.cli import main
+
+    root = tmp_path_factory.mktemp("face")
+    data = tiny_csv(root / "fer.csv.gz")
+    model = root / "model" / "face.keras"
+    assert main(["train", "face", "--data", str(data), "--output", str(model), *TINY_TRAIN]) == 0
+    return data, model
+
+
+def test_train_writes_model_checkpoint_and_metadata(trained):
+    data, model = trained
+    assert model.is_file()
+    state = json.loads((model.with_suffix(".ckpt") / "state.json").read_text())
+    assert state["epoch"] == 1 and len(state["history"]["loss"]) == 1
+    assert (model.with_suffix(".ckpt") / "last.keras").is_file()
+    meta = json.loads(model.with_suffix(".json").read_text())
+    assert meta["labels"] == list(LABELS)
+    assert meta["input"]["height"] == meta["input"]["width"] == 48
+    assert 0.05 <= meta["temperature"] <= 20
+    assert meta["public_test"]["n"] == 21 and 0 <= meta["public_test"]["accuracy"] <= 1
+    assert meta["training"]["command"].startswith(f"emofuse train face --data {data} --output {model} --epochs 1")
+    assert meta["training"]["training_faces"] == 70
+
+
+def test_evaluate_json_counts_match_the_test_split(trained, capsys):
+    data, model = trained
+    result = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model))
+    assert result["split"] == "PublicTest" and result["n"] == 21 and result["flip_average"] is True
+    # every true class has 3 PublicTest faces: the confusion rows must say so
+    assert [sum(row) for row in result["confusion"]] == [3] * 7
+    assert sum(sum(row) for row in result["confusion"]) == 21
+    assert set(result["per_class"]) == set(LABELS)
+    assert result["accuracy"] == pytest.approx(sum(result["confusion"][i][i] for i in range(7)) / 21)
+    assert result["temperature"] == json.loads(model.with_suffix(".json").read_text())["temperature"]
+    everything = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--split", "all",
+                          "--no-flip")
+    assert everything["n"] == 91 and everything["flip_average"] is False
+
+
+def test_evaluate_table_and_report(trained, capsys, tmp_path):
+    data, model = trained
+    code, out, err = run_cli(capsys, "evaluate", "face", "--data", str(data), "--model", str(model),
+                             "--report", str(tmp_path / "rep"))
+    assert code == 0, err
+    assert "confusion matrix" in out and "macro f1" in out and "surprise" in out
+    png = tmp_path / "rep" / "fer_cnn_PublicTest_confusion.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((tmp_path / "rep" / "fer_cnn_PublicTest_metrics.json").read_text())["n"] == 21
+
+
+def test_resume_continues_from_the_checkpoint(trained, tmp_path):
+    from emofuse.cli import main
+
+    data, model = trained
+    ckpt = model.with_suffix(".ckpt")
+    out = tmp_path / "resumed.keras"
+    args = ["train", "face", "--data", str(data), "--output", str(out), "--checkpoint-dir", str(ckpt),
+            *TINY_TRAIN, "--epochs", "2", "--resume"]
+    assert main(args) == 0
+    state = json.loads((ckpt / "state.json").read_text())
+    assert state["epoch"] == 2 and len(state["history"]["loss"]) == 2
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["epochs_run"] == 2
+
+
+def test_train_and_evaluate_on_image_folders(tmp_path, capsys):
+    root = tiny_folders(tmp_path / "fer", n_train=35, n_test=14, size=64)
+    model = tmp_path / "folder.keras"
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(root), "--output", str(model), *TINY_TRAIN)
+    assert code == 0, err
+    result = run_json(capsys, "evaluate", "face", "--data", str(root), "--model", str(model))
+    assert result["n"] == 14 and [sum(r) for r in result["confusion"]] == [2] * 7
+
+
+def test_errors_are_one_line_and_exit_1(trained, capsys, tmp_path):
+    data, model = trained
+    images, labels = synthetic_faces(7)
+    rows = csv_rows(images, labels, "PublicTest")
+    rows[2] = "3," + " ".join(["1"] * 100) + ",PublicTest"
+    bad = write_csv(tmp_path / "bad.csv", rows)
+    code, out, err = run_cli(capsys, "evaluate", "face", "--data", str(bad), "--model", str(model))
+    assert code == 1 and out == ""
+    assert err.startswith("emofuse: error: ") and "line 4" in err and "found 100" in err
+    assert err.count("\n") == 1
+    result = run_json(capsys, "evaluate", "face", "--data", str(bad), "--model", str(model), "--skip-bad")
+    assert result["skipped"] == 1 and result["n"] == 6
+
+    code, _, err = run_cli(capsys, "evaluate", "face", "--data", str(data), "--model", str(tmp_path / "none.keras"))
+    assert code == 1 and "none.keras: no such face model file" in err
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(tmp_path / "missing.csv"), "--output",
+                           str(tmp_path / "m.keras"), *TINY_TRAIN)
+    assert code == 1 and "missing.csv: no such file or directory" in err
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), *TINY_TRAIN, "--epochs", "0")
+    assert code == 1 and "--epochs must be at least 1" in err
+
+
+def test_calibrate_only_rewrites_the_metadata(trained, tmp_path):
+    import shutil
+
+    from emofuse.cli import main
+
+    data, model = trained
+    copy = tmp_path / "copy.keras"
+    shutil.copy(model, copy)
+    assert main(["train", "face", "--data", str(data), "--output", str(copy), "--calibrate-only"]) == 0
+    meta = json.loads(copy.with_suffix(".json").read_text())
+    assert meta["temperature"] == json.loads(model.with_suffix(".json").read_text())["temperature"]
+    assert not copy.with_suffix(".ckpt").exists()
+
+
+@pytest.mark.data
+def test_shipped_model_on_real_publictest_faces(capsys, tmp_path):
+    """The shipped model on the last 500 PublicTest rows of the real FER2013 file."""
+    from emofuse.plugins.fer_cnn.artifacts import default_model_path
+
+    if not FER_CSV.is_file():
+        pytest.skip(f"real FER2013 data not found at {FER_CSV}")
+    if not default_model_path().is_file():
+        pytest.skip(f"the shipped face model is not installed at {default_model_path()}")
+    with gzip.open(FER_CSV, "rt") as f:
+        header, *rows = f.read().splitlines()
+    rows = [row for row in rows[-500:] if row.endswith(",PublicTest")]
+    sample = write_csv(tmp_path / "sample.csv", rows, header=header)
+    result = run_json(capsys, "evaluate", "face", "--data", str(sample))
+    assert result["n"] == 500
+    assert result["accuracy"] > 0.6, result["accuracy"]
+    counts = Counter(int(row.split(",", 1)[0]) for row in rows)
+    assert [sum(r) for r in result["confusion"]] == [counts[i] for i in range(7)]

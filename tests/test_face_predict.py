@@ -1,0 +1,107 @@
+"""The fer-cnn prediction path (flip averaging, batching), temperature fitting and evaluation maths."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emofuse.evaluation import confusion_matrix, evaluate_predictions, metrics_from_confusion
+from emofuse.plugins.fer_cnn.predict import (
+    expected_calibration_error,
+    fit_temperature,
+    negative_log_likelihood,
+    predict_logits,
+    predict_probabilities,
+    softmax,
+)
+
+
+def test_evaluation_matches_a_hand_computed_confusion_matrix():
+    labels = ["a", "b", "c"]
+    y_true = [0, 0, 0, 1, 1, 2, 2, 2, 2, 0]
+    y_pred = [0, 1, 0, 1, 2, 2, 2, 0, 2, 0]
+    expected = np.array([[3, 1, 0],
+                         [0, 1, 1],
+                         [1, 0, 3]])
+    np.testing.assert_array_equal(confusion_matrix(y_true, y_pred, 3), expected)
+    m = evaluate_predictions(y_true, y_pred, labels)
+    assert m["n"] == 10 and m["confusion"] == expected.tolist()
+    assert m["accuracy"] == pytest.approx(7 / 10)
+    # a: P 3/4, R 3/4; b: P 1/2, R 1/2; c: P 3/4, R 3/4
+    assert m["per_class"]["a"] == pytest.approx({"precision": 0.75, "recall": 0.75, "f1": 0.75, "support": 4})
+    assert m["per_class"]["b"] == pytest.approx({"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2})
+    assert m["per_class"]["c"]["f1"] == pytest.approx(0.75)
+    assert m["macro_f1"] == pytest.approx((0.75 + 0.5 + 0.75) / 3)
+
+
+def test_macro_f1_ignores_absent_classes_and_counts_never_predicted_ones():
+    # class 2 never occurs (ignored); class 1 occurs but is never predicted (F1 0)
+    m = metrics_from_confusion(np.array([[2, 0, 0], [1, 0, 0], [0, 0, 0]]), ["a", "b", "c"])
+    f1_a = 2 * (2 / 3) * 1 / (2 / 3 + 1)
+    assert m["macro_f1"] == pytest.approx((f1_a + 0) / 2)
+    assert m["per_class"]["b"]["precision"] == 0.0
+
+
+def test_softmax_nll_and_temperature_fit():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (20000, 7))
+    true_t = 2.5
+    p = softmax(logits, true_t)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    labels = np.array([rng.choice(7, p=row) for row in p])
+    fitted = fit_temperature(logits, labels)
+    assert fitted == pytest.approx(true_t, rel=0.05)
+    best = negative_log_likelihood(logits, labels, fitted)
+    assert best <= negative_log_likelihood(logits, labels, fitted * 1.05)
+    assert best <= negative_log_likelihood(logits, labels, fitted / 1.05)
+    assert best < negative_log_likelihood(logits, labels, 1.0)
+    # hand value: uniform logits -> NLL log 7
+    assert negative_log_likelihood(np.zeros((3, 7)), [0, 1, 2]) == pytest.approx(np.log(7))
+    with pytest.raises(ValueError):
+        softmax(logits, 0.0)
+    with pytest.raises(ValueError):
+        fit_temperature(np.zeros((0, 7)), np.zeros(0, int))
+
+
+def test_expected_calibration_error_by_hand():
+    # two bins used: confidence 0.9 (2 right of 2) and 0.6 (1 right of 2)
+    p = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.4, 0.6]])
+    labels = np.array([0, 0, 0, 0])
+    assert expected_calibration_error(p, labels, bins=10) == pytest.approx(0.5 * 0.1 + 0.5 * 0.1)
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    from emofuse.plugins.fer_cnn.model import build_face_model
+
+    return build_face_model(widths=(4, 8), dense=8)
+
+
+def test_flip_average_and_chunking(tiny_model):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    faces = rng.integers(0, 256, (7, 48, 48), dtype=np.uint8)
+    x = faces[..., None].astype(np.float32) / 255
+    plain = tiny_model(x, training=False).numpy()
+    mirrored = tiny_model(tf.reverse(x, axis=[2]), training=False).numpy()
+    np.testing.assert_allclose(predict_logits(tiny_model, faces, flip_average=False), plain, atol=1e-5)
+    np.testing.assert_allclose(predict_logits(tiny_model, faces), (plain + mirrored) / 2, atol=1e-5)
+    np.testing.assert_allclose(predict_logits(tiny_model, faces, batch_size=3),
+                               predict_logits(tiny_model, faces), atol=1e-5)
+    # flip averaging makes a face and its mirror image score the same
+    np.testing.assert_allclose(predict_logits(tiny_model, faces[:, :, ::-1]), predict_logits(tiny_model, faces),
+                               atol=1e-5)
+    assert not np.allclose(plain, mirrored, atol=1e-4)  # ...which the raw network does not
+
+
+def test_crops_of_any_size_go_through_the_same_preprocessing(tiny_model):
+    rng = np.random.default_rng(2)
+    crops = [rng.integers(0, 256, (90, 70, 3), dtype=np.uint8), rng.integers(0, 256, (48, 48), dtype=np.uint8)]
+    probs = predict_probabilities(tiny_model, crops, temperature=2.0)
+    assert probs.shape == (2, 7)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(probs[1], predict_probabilities(tiny_model, crops[1][None], temperature=2.0)[0],
+                               atol=1e-6)
+    logits = predict_logits(tiny_model, crops)
+    np.testing.assert_allclose(probs, softmax(logits / 2.0), atol=1e-9)
+    assert predict_logits(tiny_model, []).shape == (0, 7)

@@ -1,0 +1,152 @@
+"""The plugin API is a promise to users: these tests keep it."""
+import importlib.metadata as md
+import types
+import warnings
+
+import pytest
+
+from emofuse import hookimpl, plugin_manager
+from emofuse.errors import PluginError, RegistryError
+from emofuse.hookspecs import HOOK_KINDS
+from emofuse.registry import Registry
+
+from .fakes import CenterFace, Plugin
+
+
+def test_unknown_name_lists_the_available_ones():
+    registry = Registry("face_detector", "face detector")
+    registry.add("haar", CenterFace, "haar")
+    registry.add("dnn", CenterFace, "other")
+    with pytest.raises(RegistryError, match=r"unknown face detector 'hog'; available: dnn, haar"):
+        registry.get("hog")
+
+
+def test_duplicate_name_names_both_plugins():
+    registry = Registry("face_detector", "face detector")
+    registry.add("haar", CenterFace, "emofuse-haar")
+    with pytest.raises(RegistryError, match="by plugin emofuse-haar and by plugin copycat"):
+        registry.add("haar", CenterFace, "copycat")
+
+
+def test_create_checks_the_component_protocol():
+    from emofuse.components import FaceDetector
+
+    registry = Registry("face_detector", "face detector", FaceDetector)
+    registry.add("bad", lambda: object(), "oops")
+    with pytest.raises(PluginError, match="lacks the FaceDetector methods"):
+        registry.create("bad")
+    registry.add("good", CenterFace, "fine")
+    with pytest.raises(PluginError, match="bad options"):
+        registry.create("good", nonsense=1)
+    assert registry.create("good", size=10).size == 10
+
+
+def test_builtins_register_every_default_component():
+    components = plugin_manager.collect_components()
+    assert not components.failures
+    assert {"haar"} <= set(components["face_detector"].names())
+    assert {"fer-cnn"} <= set(components["visual_classifier"].names())
+    assert {"mfcc"} <= set(components["audio_features"].names())
+    assert {"ravdess-cnn"} <= set(components["audio_classifier"].names())
+    assert {"weighted", "product", "max-confidence"} <= set(components["fusion"].names())
+    assert {"csv", "json", "jsonl"} <= set(components["exporter"].names())
+    assert components.provided_by("haar") == {"face_detector": ["haar"]}
+
+
+def test_every_hook_reaches_its_registry():
+    components = plugin_manager.collect_components(extra_plugins={"fakes": Plugin()})
+    assert components["face_detector"].get("center").plugin == "fakes"
+    assert components["audio_classifier"].get("loud-angry").plugin == "fakes"
+    assert set(HOOK_KINDS.values()) == set(components.registries)
+
+
+class _EntryPoint:
+    """Stands in for an importlib.metadata.EntryPoint of an installed third-party plugin."""
+
+    def __init__(self, name, load):
+        self.name, self._load = name, load
+        self.dist = types.SimpleNamespace(name=f"emofuse-{name}", version="1.0")
+
+    def load(self):
+        return self._load()
+
+
+def _install(monkeypatch, *eps):
+    real = md.entry_points
+
+    def entry_points(group=None, **kw):
+        return list(eps) if group == "emofuse" else real(group=group, **kw)
+
+    monkeypatch.setattr(plugin_manager.md, "entry_points", entry_points)
+
+
+def _broken_import():
+    raise ImportError("No module named 'missing_dependency'")
+
+
+class _RaisingHook:
+    @hookimpl
+    def register_fusion_strategies(self, register):
+        raise RuntimeError("boom")
+
+
+class _Good:
+    @hookimpl
+    def register_fusion_strategies(self, register):
+        register("mean-of-two", lambda: None, description="x")
+
+
+def test_a_broken_plugin_is_a_warning_naming_it_not_a_dead_cli(monkeypatch):
+    _install(monkeypatch, _EntryPoint("broken", _broken_import), _EntryPoint("raises", _RaisingHook),
+             _EntryPoint("good", _Good))
+    with pytest.warns(plugin_manager.PluginWarning) as record:
+        components = plugin_manager.collect_components()
+    messages = [str(w.message) for w in record]
+    assert any("plugin broken (emofuse-broken 1.0) failed to import" in m and "missing_dependency" in m for m in messages)
+    assert any("plugin raises: register_fusion_strategies failed: boom" in m for m in messages)
+    assert "mean-of-two" in components["fusion"]
+    assert "haar" in components["face_detector"]
+
+
+def test_strict_mode_turns_a_broken_plugin_into_an_error(monkeypatch):
+    _install(monkeypatch, _EntryPoint("broken", _broken_import))
+    monkeypatch.setenv("EMOFUSE_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="plugin broken"):
+        plugin_manager.collect_components()
+
+
+def test_hook_returning_a_value_is_reported(monkeypatch):
+    class Returns:
+        @hookimpl
+        def register_exporters(self, register):
+            return {"csv2": object}
+
+    _install(monkeypatch, _EntryPoint("returns", Returns))
+    with pytest.warns(plugin_manager.PluginWarning, match="returned dict; call register"):
+        plugin_manager.collect_components()
+
+
+def test_load_only_and_block_switches(monkeypatch):
+    _install(monkeypatch, _EntryPoint("good", _Good), _EntryPoint("broken", _broken_import))
+    monkeypatch.setenv("EMOFUSE_LOAD_PLUGINS", "good")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        components = plugin_manager.collect_components()
+    assert [p.name for p in components.plugins if not p.builtin] == ["good"]
+    monkeypatch.delenv("EMOFUSE_LOAD_PLUGINS")
+    monkeypatch.setenv("EMOFUSE_BLOCK_PLUGINS", "good,broken")
+    components = plugin_manager.collect_components()
+    assert [p.name for p in components.plugins if not p.builtin] == []
+    assert "mean-of-two" not in components["fusion"]
+
+
+def test_third_party_duplicate_of_a_builtin_name_is_reported(monkeypatch):
+    class Copycat:
+        @hookimpl
+        def register_face_detectors(self, register):
+            register("haar", CenterFace)
+
+    _install(monkeypatch, _EntryPoint("copycat", Copycat))
+    with pytest.warns(plugin_manager.PluginWarning, match="by plugin haar and by plugin copycat"):
+        components = plugin_manager.collect_components()
+    assert components["face_detector"].get("haar").plugin == "haar"
