@@ -133,9 +133,9 @@ def _face_size(width: int, height: int, face_width: int) -> tuple[int, int]:
 
 
 def _face_origin(width: int, height: int, size: tuple[int, int], offset: tuple[int, int]) -> tuple[int, int]:
-    """Top-left corner of the pasted portrait: centred horizontally, resting near the bottom edge."""
+    """Top-left corner of the pasted portrait: centred horizontally, shoulders cut by the bottom edge."""
     w, h = size
-    return (width - w) // 2 + int(offset[0]), height - h - max(0, (height - h) // 4) + int(offset[1])
+    return (width - w) // 2 + int(offset[0]), height - h + round(0.04 * h) + int(offset[1])
 
 
 @functools.lru_cache(maxsize=8)

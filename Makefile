@@ -1,0 +1,27 @@
+# Two commands for a newcomer:  `make demo` (install + analyse the bundled clip)  and  `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test benchmarks clean
+
+$(BIN)/emofuse: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/emofuse
+
+demo: install
+	$(BIN)/emofuse analyze examples/demo.mp4 -o demo/demo.csv --plot demo/demo.png
+	@echo "wrote demo/demo.csv and demo/demo.png"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+benchmarks: install
+	$(BIN)/python benchmarks/speed.py
+
+clean:
+	rm -rf demo build dist *.egg-info .pytest_cache

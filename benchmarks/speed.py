@@ -1,0 +1,92 @@
+"""Speed and memory of `emofuse analyze`, printed as figures (never asserted).
+
+    python benchmarks/speed.py [--seconds 60] [--long 240]
+
+Builds 640x480 25 fps clips with a face and a speech-like soundtrack (emofuse.testing), then
+reports, on this machine:
+  * x-realtime of the whole `emofuse analyze` command at defaults (start-up and model loading
+    included) and of the analysis alone (components already loaded);
+  * frames/s when every frame is analysed (`--fps all`), with the detector on every frame and
+    with `--detect-fps 5` (boxes reused between detections, every frame still classified);
+  * peak memory (max RSS) for a short and a long clip: flat in video length means streaming;
+  * `emofuse --help` start-up time.
+Ratios measured in the same run are what to compare: these machines are noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = """
+import json, resource, sys, time
+import emofuse
+from emofuse.runner import AnalysisOptions, Pipeline
+opts = json.loads(sys.argv[2])
+fps = opts.pop("fps", 4.0)
+pipeline = Pipeline(AnalysisOptions(fps=None if fps == "all" else fps, **opts))
+t0 = time.perf_counter()
+pipeline.analyze(sys.argv[1])  # warm-up: loads the models, compiles the graphs
+t1 = time.perf_counter()
+timeline = pipeline.analyze(sys.argv[1])
+t2 = time.perf_counter()
+print(json.dumps({"first": t1 - t0, "warm": t2 - t1, "segments": len(timeline),
+                  "faces": sum(s.faces for s in timeline.segments),
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(path: Path, **opts) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path), json.dumps(opts)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def timed(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the main clip")
+    parser.add_argument("--long", type=float, default=240.0, help="length of the long clip (memory check)")
+    args = parser.parse_args()
+    from emofuse.testing import write_media
+
+    work = Path(tempfile.mkdtemp(prefix="emofuse-bench-"))
+    clip = write_media(work / "clip.mp4", args.seconds, fps=25, size=(640, 480), face=True, audio="speech")
+    long_clip = write_media(work / "long.mp4", args.long, fps=25, size=(640, 480), face=True, audio="speech")
+    emofuse_cmd = [sys.executable, "-m", "emofuse"]
+    print(f"clip: {args.seconds:.0f} s, 640x480, 25 fps, face + speech-like audio")
+
+    helps = sorted(timed([*emofuse_cmd, "--help"]) for _ in range(5))
+    print(f"emofuse --help: {helps[2] * 1000:.0f} ms (median of 5)")
+
+    whole = timed([*emofuse_cmd, "analyze", str(clip), "-o", str(work / "out.csv"), "-q"])
+    print(f"emofuse analyze, defaults, whole command: {whole:.1f} s = {args.seconds / whole:.1f}x realtime")
+
+    default = child(clip)
+    print(f"analysis at defaults (models loaded): {default['warm']:.2f} s = "
+          f"{args.seconds / default['warm']:.1f}x realtime ({default['segments']} segments)")
+    n_frames = int(args.seconds * 25)
+    every = child(clip, fps="all")
+    print(f"every frame, detector on every frame: {n_frames / every['warm']:.0f} frames/s")
+    carried = child(clip, fps="all", detect_fps=5.0)
+    print(f"every frame, detector 5x/s (boxes reused): {n_frames / carried['warm']:.0f} frames/s")
+    faces_only = child(clip, fps="all", detect_fps=5.0, audio=False)
+    print(f"every frame, faces only, detector 5x/s: {n_frames / faces_only['warm']:.0f} frames/s")
+
+    long = child(long_clip)
+    print(f"peak memory: {default['maxrss_mb']:.0f} MB for {args.seconds:.0f} s, "
+          f"{long['maxrss_mb']:.0f} MB for {args.long:.0f} s "
+          f"(ratio {long['maxrss_mb'] / default['maxrss_mb']:.2f}; 1.00 = flat)")
+
+
+if __name__ == "__main__":
+    main()
