@@ -22,7 +22,9 @@ Example::
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import math
 import subprocess
 import tempfile
@@ -316,7 +318,8 @@ def encode_media(path: str | Path, frames: Iterable[np.ndarray] | None, fps: flo
     """Encode RGB uint8 frames (all the same even size) and/or mono float audio into `path`.
 
     The container follows the suffix: .mp4/.mov/.mkv get H.264 (yuv420p) + AAC, .avi MPEG-4
-    part 2 + MP3, .webm VP9 + Opus; with `frames=None`, .mp3 gets an audio-only file.
+    part 2 + MP3, .webm VP9 + Opus. With `frames=None` the file is audio-only: .mp3, .m4a (AAC),
+    .ogg (Opus) or any of those video containers. Frames are streamed, never all in memory.
     `preset` and `crf` tune H.264 (and `crf` VP9): "ultrafast" for tests, "slow" for small files.
     Raises EncoderUnavailableError when this ffmpeg lacks an encoder the container needs.
     """
@@ -353,19 +356,21 @@ def encode_media(path: str | Path, frames: Iterable[np.ndarray] | None, fps: flo
         try:
             if first is not None:
                 assert proc.stdin is not None
-                for frame in (first, *frame_iter):
+                for frame in itertools.chain([first], frame_iter):
                     if frame.shape != first.shape:
                         raise ValueError(f"frame of shape {frame.shape} after frames of {first.shape}")
                     proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
                 proc.stdin.close()
-        except BrokenPipeError:
-            pass
+        except BrokenPipeError:  # ffmpeg gave up: its message is read below
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         except BaseException:
             proc.kill()
-            proc.wait()
+            proc.communicate()
             raise
         assert proc.stderr is not None
-        stderr = proc.stderr.read()  # little output: -loglevel error
+        with proc.stderr:
+            stderr = proc.stderr.read()  # little output: -loglevel error
         proc.wait()
     if proc.returncode != 0:
         raise RuntimeError(f"ffmpeg failed writing {path}: {stderr.decode(errors='replace').strip()[-2000:]}")

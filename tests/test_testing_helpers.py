@@ -214,6 +214,14 @@ def test_write_media_refuses_bad_requests(tmp_path, kwargs, message):
         write_media(duration=0.5, **kwargs)
 
 
+def test_encode_media_reports_bad_frames_and_ffmpeg_errors(tmp_path):
+    mixed = iter([make_frame(320, 240), make_frame(640, 480)])
+    with pytest.raises(ValueError, match="after frames of"):
+        testing.encode_media(tmp_path / "mixed.mp4", mixed)
+    with pytest.raises(RuntimeError, match="invalid preset"):
+        testing.encode_media(tmp_path / "bad.mp4", (make_frame(320, 240) for _ in range(5)), preset="bogus")
+
+
 # --------------------------------------------------------------------------- dummy components
 
 

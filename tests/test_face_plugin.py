@@ -1,0 +1,106 @@
+"""The `fer-cnn` visual classifier plugin: registration, import cost, scores on face crops."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from emofuse.components import VisualClassifier
+from emofuse.errors import EmofuseError
+from emofuse.labels import LABELS
+from emofuse.types import EmotionScores
+
+
+def test_plugin_registers_fer_cnn():
+    from emofuse.plugin_manager import collect_components
+    from emofuse.plugins.fer_cnn import FerCnnClassifier
+
+    entry = collect_components()["visual_classifier"].get("fer-cnn")
+    assert entry.factory is FerCnnClassifier and entry.plugin == "fer_cnn"
+    assert "FER2013" in entry.description
+
+
+def test_plugin_and_commands_import_without_tensorflow_or_pandas():
+    code = ("import sys, emofuse.plugins.fer_cnn, emofuse.plugins.fer_cnn.commands; "
+            "heavy = [m for m in ('tensorflow', 'keras', 'pandas', 'cv2') if m in sys.modules]; "
+            "print(heavy); sys.exit(1 if heavy else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """The shipped model when it is installed; otherwise an untrained tiny one with metadata, saved to tmp."""
+    from emofuse.plugins.fer_cnn.artifacts import default_model_path, write_metadata
+
+    shipped = default_model_path()
+    if shipped.is_file():
+        return shipped
+    from emofuse.plugins.fer_cnn.model import build_face_model
+
+    path = tmp_path_factory.mktemp("fer") / "untrained.keras"
+    build_face_model(widths=(4, 8), dense=8).save(path)
+    write_metadata(path, {"labels": list(LABELS), "temperature": 1.5})
+    return path
+
+
+def _crops():
+    from skimage.data import astronaut
+
+    rng = np.random.default_rng(0)
+    face = astronaut()[20:220, 140:320]  # Eileen Collins's face, RGB uint8
+    return [face, np.ascontiguousarray(face[:, ::-1]), rng.integers(0, 256, (60, 50), dtype=np.uint8)]
+
+
+def test_classify_returns_valid_scores_in_one_call(model_path):
+    from emofuse.plugins.fer_cnn import FerCnnClassifier
+
+    classifier = FerCnnClassifier(model=model_path)
+    assert isinstance(classifier, VisualClassifier)
+    assert classifier.temperature == json.loads(model_path.with_suffix(".json").read_text())["temperature"]
+    calls = []
+    original = classifier.model.predict_on_batch
+    classifier.model.predict_on_batch = lambda x: calls.append(len(x)) or original(x)
+    crops = _crops()
+    scores = classifier.classify(crops)
+    assert calls == [2 * len(crops)]  # faces and their mirror images, one batched call
+    assert len(scores) == 3 and all(isinstance(s, EmotionScores) for s in scores)
+    for s in scores:
+        assert s.array.shape == (7,) and abs(s.array.sum() - 1) < 1e-6 and s.array.min() >= 0
+        assert s.label in LABELS
+    # flip averaging: a face and its mirror image get the same scores
+    np.testing.assert_allclose(scores[0].array, scores[1].array, atol=1e-5)
+    assert classifier.classify([]) == []
+
+
+def test_temperature_option_overrides_the_metadata(model_path):
+    from emofuse.plugins.fer_cnn import FerCnnClassifier
+    from emofuse.plugins.fer_cnn.predict import predict_logits, softmax
+
+    classifier = FerCnnClassifier(model=model_path, temperature=3.0, flip_average=False)
+    crops = _crops()
+    expected = softmax(predict_logits(classifier.model, crops, flip_average=False), 3.0)
+    np.testing.assert_allclose([s.array for s in classifier.classify(crops)], expected, atol=1e-6)
+    with pytest.raises(ValueError, match="temperature"):
+        FerCnnClassifier(model=model_path, temperature=0)
+
+
+def test_created_through_the_registry(model_path):
+    from emofuse.plugin_manager import collect_components
+
+    classifier = collect_components()["visual_classifier"].create("fer-cnn", model=str(model_path))
+    assert len(classifier.classify(_crops()[:1])) == 1
+
+
+def test_missing_model_is_a_clear_error(monkeypatch, tmp_path):
+    from emofuse.plugins.fer_cnn import FerCnnClassifier, artifacts
+
+    monkeypatch.setattr(artifacts, "default_model_path", lambda: tmp_path / "fer_cnn.keras")
+    with pytest.raises(EmofuseError, match="face model is not installed"):
+        FerCnnClassifier()
+    (tmp_path / "junk.keras").write_bytes(b"not a model")
+    with pytest.raises(EmofuseError, match="junk.keras: cannot load"):
+        FerCnnClassifier(model=tmp_path / "junk.keras")
