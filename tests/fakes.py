@@ -60,6 +60,22 @@ class LoudAngry:
         return one_hot("angry" if float(np.mean(features)) > 0.03 else "neutral")
 
 
+class FaceFirst:
+    """Fusion: the face when there is one, else the voice."""
+
+    def fuse(self, face, voice):
+        return face if face is not None else voice
+
+
+class LabelsExporter:
+    """Exporter: one 'start label' line per segment."""
+
+    suffix = ".labels"
+
+    def write(self, timeline, path):
+        path.write_text("".join(f"{s.start:g} {s.label or '-'}\n" for s in timeline.segments))
+
+
 class Plugin:
     """Registers the fakes under names of their own."""
 
@@ -78,6 +94,14 @@ class Plugin:
     @hookimpl
     def register_audio_classifiers(self, register):
         register("loud-angry", LoudAngry, description="fake: loud is angry")
+
+    @hookimpl
+    def register_fusion_strategies(self, register):
+        register("face-first", FaceFirst, description="fake: face, else voice")
+
+    @hookimpl
+    def register_exporters(self, register):
+        register("labels", LabelsExporter, description="fake: start and label per line")
 
 
 FAKE_CHOICES = dict(face_detector="center", visual_classifier="brightness",

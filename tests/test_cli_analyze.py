@@ -132,3 +132,11 @@ def test_help_teaches_and_starts_fast():
                             "print(sorted(m for m in ('tensorflow', 'librosa', 'moviepy', 'cv2') if m in sys.modules))"],
                            capture_output=True, text=True, timeout=60)
     assert probe.stdout.strip() == "[]", "--help must not import heavy libraries"
+
+
+def test_third_party_fusion_and_exporter_chosen_by_name(fake_components, media_dir, tmp_path, capsys):
+    target = tmp_path / "clip.labels"
+    code, _, _ = run(capsys, str(media_dir / "clip.mp4"), "-o", str(target), "--fusion", "face-first",
+                     "--segment", "0.5", "-q")
+    assert code == 0
+    assert target.read_text().split("\n")[:4] == ["0 happy", "0.5 happy", "1 happy", "1.5 angry"]

@@ -70,10 +70,12 @@ def test_evaluate_table_and_report(trained, capsys, tmp_path):
 
 
 def test_resume_continues_from_the_checkpoint(trained, tmp_path):
+    import shutil
+
     from emofuse.cli import main
 
     data, model = trained
-    ckpt = model.with_suffix(".ckpt")
+    ckpt = shutil.copytree(model.with_suffix(".ckpt"), tmp_path / "ckpt")
     out = tmp_path / "resumed.keras"
     args = ["train", "face", "--data", str(data), "--output", str(out), "--checkpoint-dir", str(ckpt),
             *TINY_TRAIN, "--epochs", "2", "--resume"]

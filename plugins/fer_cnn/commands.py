@@ -38,12 +38,18 @@ def _setup(verbose: bool = True) -> None:
     logging.getLogger("emofuse").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-# --- train ---------------------------------------------------------------------------------
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="PATH",
                         help="FER2013 as the Kaggle CSV (emotion,pixels,Usage; plain or .gz) "
                              "or a folder with train/<class>/ and test/<class>/ images")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="skip malformed rows or unreadable images (and count them) instead of failing")
+
+
+# --- train ---------------------------------------------------------------------------------
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_data_arguments(parser)
     parser.add_argument("--output", "-o", default=DEFAULTS["output"], metavar="FILE",
                         help="where to save the trained model (.keras); its metadata goes beside it as .json")
     parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], metavar="N")
@@ -56,8 +62,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=True,
                         help="train in bfloat16 mixed precision (fast on CPUs with AMX/AVX512-BF16)")
-    parser.add_argument("--skip-bad", action="store_true",
-                        help="skip malformed rows or unreadable images (and count them) instead of failing")
     parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training faces only")
     parser.add_argument("--tiny", action="store_true", help="a tiny network (smoke tests; seconds per epoch)")
     parser.add_argument("--calibrate-only", action="store_true",
@@ -161,8 +165,7 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
 # --- evaluate ------------------------------------------------------------------------------
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, metavar="PATH",
-                        help="FER2013 as the Kaggle CSV (plain or .gz) or train/ and test/ image folders")
+    _add_data_arguments(parser)
     parser.add_argument("--split", choices=EVALUATE_SPLITS, default="PublicTest",
                         help="which faces to score; `all` is every labelled face in PATH, Training rows "
                              "included (meant for a dataset the model never trained on)")
@@ -171,8 +174,6 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="DIR",
                         help="write the confusion heat map (PNG), the text report and the metrics JSON into DIR")
     parser.add_argument("--no-flip", action="store_true", help="score each face once, without its mirror image")
-    parser.add_argument("--skip-bad", action="store_true",
-                        help="skip malformed rows or unreadable images (and count them) instead of failing")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
