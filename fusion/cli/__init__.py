@@ -44,9 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from .console import one_line_warnings
+    from .console import one_line_warnings, silence_native_stderr
 
     one_line_warnings()
+    if not debug:
+        silence_native_stderr()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

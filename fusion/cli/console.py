@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -12,6 +13,26 @@ def stderr_console():
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)
+
+
+def silence_native_stderr() -> None:
+    """Send what C++ libraries write to file descriptor 2 (TensorFlow's start-up chatter, which
+    no environment variable silences) to /dev/null, while Python's sys.stderr keeps the terminal.
+
+    Only when sys.stderr is the process's own stderr (not under a test harness capturing it).
+    """
+    if sys.stderr is not sys.__stderr__:
+        return
+    try:
+        sys.stderr.flush()
+        terminal = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):
+        return
+    sys.stderr = sys.__stderr__ = os.fdopen(terminal, "w", buffering=1, encoding=sys.stderr.encoding,
+                                            errors="backslashreplace")
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def one_line_warnings() -> None:
@@ -54,7 +75,7 @@ def print_summary(timeline, written: list[Path]) -> None:
     console = stderr_console()
     outputs = ", ".join(str(p) for p in written)
     console.print(f"[bold]{Path(timeline.source).name}[/]: {len(segments)} segments "
-                  f"(face in {faces}, voice in {voice}) -> {outputs}")
+                  f"(face in {faces}, voice in {voice}) -> {outputs}", soft_wrap=True)
     shares = timeline.summary()
     if shares:
         console.print("  dominant: " + ", ".join(f"{label} {share:.0%}" for label, share in shares[:3]))

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     for kind in kinds:
         registry = components[kind]
-        table = Table(title=registry.human + "s", title_justify="left")
+        human = registry.human
+        table = Table(title=human[:-1] + "ies" if human.endswith("y") else human + "s", title_justify="left")
         for column in ("name", "plugin", "description"):
             table.add_column(column)
         for entry in registry:

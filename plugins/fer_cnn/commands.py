@@ -52,13 +52,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     _add_data_arguments(parser)
     parser.add_argument("--output", "-o", default=DEFAULTS["output"], metavar="FILE",
                         help="where to save the trained model (.keras); its metadata goes beside it as .json")
-    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], metavar="N")
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], metavar="B")
+    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], metavar="N", help="training epochs")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], metavar="B", help="faces per step")
     parser.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"], metavar="LR",
                         help="peak learning rate (one warm-up epoch, then cosine decay)")
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], metavar="S")
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], metavar="S",
+                        help="seed of the initial weights, the shuffling and the augmentation")
     parser.add_argument("--checkpoint-dir", metavar="D",
-                        help="per-epoch checkpoint folder (default: OUTPUT with the suffix .ckpt)")
+                        help="per-epoch checkpoint folder (None: OUTPUT with the suffix .ckpt)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=True,
                         help="train in bfloat16 mixed precision (fast on CPUs with AMX/AVX512-BF16)")
@@ -99,8 +100,9 @@ def run_train(args: argparse.Namespace) -> int:
             skip_bad=args.skip_bad, **(TINY if args.tiny else {}),
         )
         log.info("trained in %.0f s; model saved to %s", time.time() - started, args.output)
-    else:
-        history = {}
+    else:  # the history of the run that made the model, when its checkpoint is still there
+        state = Path(args.checkpoint_dir or Path(args.output).with_suffix(".ckpt")) / "state.json"
+        history = json.loads(state.read_text()).get("history", {}) if state.is_file() else {}
     metadata = calibrate(args.output, args.data, _train_command(args), skip_bad=args.skip_bad,
                          history=history)
     log.info("temperature %.3f; metadata saved to %s", metadata["temperature"],
@@ -112,7 +114,8 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
               history: dict | None = None) -> dict:
     """Fit the model's temperature on the PublicTest faces of `data` and write its metadata.
 
-    Without PublicTest faces the temperature stays 1.0 (uncalibrated).
+    Without PublicTest faces the temperature stays 1.0 (uncalibrated). `history` is the Keras
+    training history (for the epoch count and the final training accuracy).
     """
     from emofuse.evaluation import evaluate_predictions
     from emofuse.labels import LABELS
@@ -169,7 +172,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=EVALUATE_SPLITS, default="PublicTest",
                         help="which faces to score; `all` is every labelled face in PATH, Training rows "
                              "included (meant for a dataset the model never trained on)")
-    parser.add_argument("--model", metavar="FILE", help="a .keras face model (default: the shipped fer_cnn.keras)")
+    parser.add_argument("--model", metavar="FILE", help="a .keras face model (None: the shipped fer_cnn.keras)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with all metrics on stdout")
     parser.add_argument("--report", metavar="DIR",
                         help="write the confusion heat map (PNG), the text report and the metrics JSON into DIR")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Frames the network sees at once (3 s at 10 ms hops); longer inputs are split and averaged.
-WINDOW_FRAMES = 300
+#: Frames the network sees at once (2 s at 10 ms hops); longer inputs are split and averaged.
+WINDOW_FRAMES = 200
 
 #: Silence trimming for whole utterances: drop edges quieter than the loudest frame minus this.
 TRIM_TOP_DB = 35.0

@@ -22,7 +22,8 @@ def build_voice_model(n_features: int, frames: int | None = None, widths: tuple[
     x = layers.GaussianNoise(0.05, name="noise")(inputs)
     for i, width in enumerate(widths):
         for j, kernel in enumerate((5, 3)):
-            x = layers.Conv1D(width, kernel, padding="same", use_bias=False, name=f"b{i}_conv{j}")(x)
+            stride = 2 if i == j == 0 else 1   # 10 ms frames -> 20 ms steps from the first conv on
+            x = layers.Conv1D(width, kernel, strides=stride, padding="same", use_bias=False, name=f"b{i}_conv{j}")(x)
             x = layers.BatchNormalization(name=f"b{i}_bn{j}")(x)
             x = layers.Activation("relu", name=f"b{i}_relu{j}")(x)
         x = layers.MaxPooling1D(2, name=f"b{i}_pool")(x)

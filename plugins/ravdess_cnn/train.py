@@ -33,6 +33,7 @@ DEFAULT_VAL_ACTORS = (17, 18, 19, 20)
 @dataclasses.dataclass
 class TrainConfig:
     epochs: int = 60
+    passes: int = 2
     batch_size: int = 32
     learning_rate: float = 2e-3
     weight_decay: float = 0.02
@@ -144,7 +145,7 @@ def train_member(variants: dict[str, list[np.ndarray]], labels: np.ndarray, val:
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     last, state_file = checkpoint_dir / "last.keras", checkpoint_dir / "state.json"
     n_features = variants["orig"][0].shape[1]
-    steps = max(1, len(labels) // cfg.batch_size)
+    steps = max(1, len(labels) * cfg.passes // cfg.batch_size)
     history: dict[str, list] = {}
     initial_epoch = 0
     keras.utils.set_random_seed(seed)
@@ -168,7 +169,8 @@ def train_member(variants: dict[str, list[np.ndarray]], labels: np.ndarray, val:
     for epoch in range(initial_epoch, cfg.epochs):
         started = time.time()
         rng = np.random.default_rng([seed, epoch])
-        x, y = epoch_arrays(variants, labels, rng, cfg)
+        x, y = (np.concatenate(parts) for parts in zip(*(epoch_arrays(variants, labels, rng, cfg)
+                                                           for _ in range(cfg.passes))))
         fit = model.fit(x, y, batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch, verbose=0,
                         shuffle=False)
         logs = {k: float(v[-1]) for k, v in fit.history.items()}

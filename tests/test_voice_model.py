@@ -1,0 +1,136 @@
+"""The voice model end to end on synthetic RAVDESS-style audio: train, resume, evaluate, classify."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emofuse.cli import main
+from emofuse.errors import IncompatibleComponentsError
+from emofuse.labels import LABELS, RAVDESS_LABELS
+from emofuse.plugins.mfcc import MfccExtractor
+
+from .voice_helpers import voice, write_ravdess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny model trained for one epoch on actors 1-2 (actor 3 held out), with its data and folders."""
+    root = tmp_path_factory.mktemp("voice")
+    data = root / "ravdess"
+    write_ravdess(data, actors=(1, 2), rate=48000, suffix=".wav", stereo_every=3)
+    write_ravdess(data, actors=(3,), rate=16000, suffix=".flac")
+    out = root / "model" / "voice.keras"
+    args = ["train", "voice", "--data", str(data), "--val-actors", "3", "--epochs", "1", "--members", "1",
+            "--tiny", "--no-augment", "--output", str(out), "--checkpoint-dir", str(root / "ckpt"),
+            "--cache-dir", str(root / "cache"), "--threads", "1", "--seed", "3"]
+    assert main(args) == 0
+    return {"root": root, "data": data, "model": out, "args": args}
+
+
+def test_training_writes_model_metadata_and_checkpoints(trained):
+    out = trained["model"]
+    assert out.is_file() and out.stat().st_size > 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["train_actors"] == [1, 2] and meta["val_actors"] == [3]
+    assert meta["n_train"] == 16 and meta["n_val"] == 8
+    assert meta["feature_spec"] == json.loads(json.dumps(MfccExtractor().feature_spec))
+    assert 0.0 <= meta["val_accuracy"] <= 1.0 and meta["seed"] == 3
+    state = json.loads((trained["root"] / "ckpt" / "member0" / "state.json").read_text())
+    assert state["epoch"] == 1 and len(state["history"]["loss"]) == 1
+
+
+def test_resume_continues_from_the_checkpoint(trained, capsys):
+    args = [a if a != "1" or i != trained["args"].index("--epochs") + 1 else "2"
+            for i, a in enumerate(trained["args"])] + ["--resume"]
+    assert main(args) == 0
+    state = json.loads((trained["root"] / "ckpt" / "member0" / "state.json").read_text())
+    assert state["epoch"] == 2 and len(state["history"]["loss"]) == 2
+    assert "validation actors 3" in capsys.readouterr().out
+
+
+def test_evaluate_json_over_every_file_and_report(trained, capsys, tmp_path):
+    code = main(["evaluate", "voice", "--data", str(trained["data"]), "--model", str(trained["model"]), "--json",
+                 "--cache-dir", str(trained["root"] / "cache"), "--report", str(tmp_path / "report")])
+    assert code == 0
+    captured = capsys.readouterr()
+    metrics = json.loads(captured.out)
+    for key in ("accuracy", "macro_f1", "n", "per_class", "confusion", "accuracy_7"):
+        assert key in metrics
+    assert metrics["n"] == 24 and metrics["actors"] == [1, 2, 3]
+    assert set(metrics["per_class"]) == set(RAVDESS_LABELS)
+    assert np.asarray(metrics["confusion"]).shape == (8, 8) and np.asarray(metrics["confusion"]).sum() == 24
+    assert np.asarray(metrics["confusion_7"]).shape == (7, 7)
+    assert "actors 1-2 were in the model's training set" in captured.err
+    assert (tmp_path / "report" / "voice_confusion.png").stat().st_size > 1000
+
+
+def test_evaluate_actor_filter_and_text_report(trained, capsys):
+    code = main(["evaluate", "voice", "--data", str(trained["data"]), "--model", str(trained["model"]),
+                 "--actors", "3", "--cache-dir", str(trained["root"] / "cache")])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "7-class accuracy" in captured.out and "confusion matrix" in captured.out
+    assert "training set" not in captured.err
+
+
+def test_evaluate_unreadable_file_is_a_one_line_error(trained, tmp_path, capsys):
+    write_ravdess(tmp_path, actors=(5,), emotions=(1,))
+    bad = tmp_path / "Actor_05" / "03-01-03-01-01-01-05.wav"
+    bad.write_bytes(b"not audio")
+    code = main(["evaluate", "voice", "--data", str(tmp_path), "--model", str(trained["model"]),
+                 "--cache-dir", str(tmp_path / "cache")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("emofuse: error: ") and "03-01-03-01-01-01-05.wav: cannot read audio" in err
+
+
+@pytest.fixture(scope="module")
+def classifier(trained):
+    from emofuse.plugins.ravdess_cnn import RavdessCnnClassifier
+
+    return RavdessCnnClassifier(model=trained["model"])
+
+
+def test_classifier_scores_short_and_long_windows(classifier):
+    ex = MfccExtractor()
+    assert classifier.min_window == pytest.approx(1.0)        # the tiny model trains on 1 s crops
+    for seconds in (0.3, 1.0, 7.5):
+        scores = classifier.classify(ex.extract(voice(seconds, 16000), 16000))
+        assert scores is not None and len(scores.values) == len(LABELS)
+        assert list(scores.raw) == list(RAVDESS_LABELS)
+        raw = np.asarray(list(scores.raw.values()))
+        assert raw.sum() == pytest.approx(1.0, abs=1e-5)
+        assert scores.as_dict()["neutral"] == pytest.approx(scores.raw["neutral"] + scores.raw["calm"], abs=1e-5)
+        assert scores.as_dict()["fear"] == pytest.approx(scores.raw["fearful"], abs=1e-5)
+
+
+def test_long_windows_average_their_parts(classifier):
+    ex = MfccExtractor()
+    feats = ex.extract(np.concatenate([voice(1.0, 16000, pitch=120), voice(1.0, 16000, pitch=260, seed=2)]), 16000)
+    both = classifier.classify(feats)
+    first = classifier.classify(feats[:100])
+    assert both is not None and first is not None
+    assert not np.allclose(both.array, first.array)
+
+
+def test_classifier_returns_none_for_silence(classifier):
+    ex = MfccExtractor()
+    assert classifier.classify(ex.extract(np.zeros(16000, np.float32), 16000)) is None
+    quiet = voice(1.0, 16000, level=1e-5)
+    assert classifier.classify(ex.extract(quiet, 16000)) is None
+    assert classifier.classify(np.zeros((0, 120), np.float32)) is None
+    assert classifier.classify(ex.extract(voice(1.0, 16000, level=0.05), 16000)) is not None
+
+
+def test_check_features_refuses_other_specs(classifier):
+    classifier.check_features(MfccExtractor().feature_spec)
+    with pytest.raises(IncompatibleComponentsError, match="n_mfcc: 40 expected, got 20"):
+        classifier.check_features(MfccExtractor(n_mfcc=20).feature_spec)
+    with pytest.raises(IncompatibleComponentsError, match="kind: 'mfcc' expected, got 'logmel'"):
+        classifier.check_features(MfccExtractor(kind="logmel").feature_spec)
+    with pytest.raises(IncompatibleComponentsError, match=r"shaped \(frames, 120\)"):
+        classifier.classify(np.ones((50, 64), np.float32))
