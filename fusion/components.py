@@ -72,6 +72,41 @@ class Exporter(Protocol):
     def write(self, timeline: Timeline, path: Path) -> None: ...
 
 
+@runtime_checkable
+class MediaSource(Protocol):
+    """A live input for `emofuse live`: a camera, a microphone, or a file standing in for one.
+
+    `media` is "video" or "audio"; the source also has the methods of `VideoSource` or
+    `AudioSource` below. `close()` releases the device (called once, at the end of the run).
+    """
+
+    media: str
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class VideoSource(MediaSource, Protocol):
+    """`read()` blocks until the next frame and returns `(timestamp, rgb_frame)`, or None when
+    the source has ended. `timestamp` is `time.monotonic()` at capture. A device that fails
+    raises (preferably `emofuse.errors.MediaError` with a one-line message)."""
+
+    def read(self) -> tuple[float, np.ndarray] | None: ...
+
+
+@runtime_checkable
+class AudioSource(MediaSource, Protocol):
+    """`start()` begins capturing; `latest(seconds)` returns the last `seconds` of sound as mono
+    float32 at `sample_rate` (zero-padded at the front when less has been heard), or None when
+    the source has ended. Called from a worker thread; a failed device raises."""
+
+    sample_rate: int
+
+    def start(self) -> None: ...
+
+    def latest(self, seconds: float) -> np.ndarray | None: ...
+
+
 #: Component kind -> (protocol, human name). The keys are the registry names.
 KINDS: Mapping[str, tuple[type, str]] = {
     "face_detector": (FaceDetector, "face detector"),
@@ -80,4 +115,5 @@ KINDS: Mapping[str, tuple[type, str]] = {
     "audio_classifier": (AudioClassifier, "audio classifier"),
     "fusion": (FusionStrategy, "fusion strategy"),
     "exporter": (Exporter, "exporter"),
+    "media_source": (MediaSource, "media source"),
 }

@@ -42,6 +42,11 @@ def register_exporters(register):
     """Register timeline exporters: objects with `suffix` and `write(timeline, path)`."""
 
 
+@hookspec
+def register_media_sources(register):
+    """Register live inputs for `emofuse live`: cameras, microphones (see `emofuse.components.MediaSource`)."""
+
+
 #: Hook name -> component kind it fills.
 HOOK_KINDS: dict[str, str] = {
     "register_face_detectors": "face_detector",
@@ -50,4 +55,5 @@ HOOK_KINDS: dict[str, str] = {
     "register_audio_classifiers": "audio_classifier",
     "register_fusion_strategies": "fusion",
     "register_exporters": "exporter",
+    "register_media_sources": "media_source",
 }

@@ -117,14 +117,14 @@ class Pipeline:
         if use_audio:
             self.audio_classifier
         self.fusion
-        total = max(1, math.ceil(info.duration / opts.segment - 1e-9))
+        bounds = segment_bounds(info.duration, opts.segment)
+        total = len(bounds)
         frames = _FrameCursor(iter_frames(info, opts.fps)) if use_video else None
         audio = AudioStream(info.path, ANALYSIS_SAMPLE_RATE) if use_audio else None
         segments: list[SegmentResult] = []
         boxes_state = _BoxCarry(opts.detect_fps if opts.fps is None else None)
         try:
-            for i in range(total):
-                start, end = i * opts.segment, min((i + 1) * opts.segment, info.duration)
+            for start, end in bounds:
                 errors: list[str] = []
                 face, faces = (None, 0)
                 if frames is not None:
@@ -198,6 +198,15 @@ class Pipeline:
 
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
             return None
+
+
+def segment_bounds(duration: float, segment: float) -> list[tuple[float, float]]:
+    """(start, end) of each segment; a tail shorter than a quarter segment (container padding)
+    is merged into the segment before it."""
+    total = max(1, math.ceil(duration / segment - 1e-9))
+    if total > 1 and duration - (total - 1) * segment < 0.25 * segment:
+        total -= 1
+    return [(i * segment, duration if i == total - 1 else (i + 1) * segment) for i in range(total)]
 
 
 class _FrameCursor:

@@ -176,3 +176,24 @@ def test_a_component_returning_the_wrong_type_is_never_a_silent_answer(monkeypat
         timeline = emofuse.analyze(media_dir / "clip.mp4", **{**FAKE_CHOICES, "visual_classifier": "wrong-type"})
     assert all(s.face is None for s in timeline.segments)
     assert all(s.errors for s in timeline.segments[:2])
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".mov", ".avi", ".webm", ".flac", ".mp3"])
+def test_opens_what_ffmpeg_opens(fake_components, tmp_path, suffix):
+    from emofuse.testing import write_media
+
+    path = write_media(tmp_path / f"clip{suffix}", 2.0, fps=10, size=(160, 120), audio="speech")
+    timeline = emofuse.analyze(path, **FAKE_CHOICES)
+    assert len(timeline) == 2
+    assert all(s.voice is not None for s in timeline.segments)
+    audio_only = suffix in (".flac", ".mp3")
+    assert all((s.face is None) == audio_only for s in timeline.segments)
+
+
+def test_segment_bounds_merge_a_tiny_tail():
+    from emofuse.runner import segment_bounds
+
+    assert segment_bounds(3.0, 1.0) == [(0, 1), (1, 2), (2, 3.0)]
+    assert segment_bounds(2.06, 1.0) == [(0, 1), (1, 2.06)]
+    assert segment_bounds(2.5, 1.0) == [(0, 1), (1, 2), (2, 2.5)]
+    assert segment_bounds(0.1, 1.0) == [(0, 0.1)]

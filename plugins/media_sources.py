@@ -1,0 +1,220 @@
+"""Built-in live inputs for `emofuse live`: `camera`, `video-file`, `microphone`, `audio-file`.
+
+Each factory takes `device` (what the user gave to --camera / --mic) plus options from
+`--set camera.OPTION=VALUE` / `--set mic.OPTION=VALUE`. OpenCV and sounddevice load when a
+source is created, never at import.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emofuse.errors import MediaError
+from emofuse.hookspecs import hookimpl
+
+MIC_EXTRA_HINT = 'the microphone needs the sounddevice package: pip install "emofuse[live]" (or use --no-audio, or --mic FILE)'
+
+
+def _quiet_opencv(cv2) -> None:
+    """OpenCV prints a multi-line warning for every camera it cannot open: we say it in one line instead."""
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except AttributeError:  # pragma: no cover - older builds
+        pass
+
+
+class Camera:
+    """An OpenCV capture device (`device`: index like 0, a /dev/video path or a stream URL).
+
+    Options: `width`, `height`, `fps` ask the driver for a mode (it may pick the nearest).
+    """
+
+    media = "video"
+
+    def __init__(self, device: int | str = 0, width: int | None = None, height: int | None = None,
+                 fps: float | None = None) -> None:
+        import cv2
+
+        _quiet_opencv(cv2)
+        self.name = f"camera {device}"
+        self._cv2 = cv2
+        self._capture = cv2.VideoCapture(device)
+        if not self._capture.isOpened():
+            raise MediaError(f"{self.name}: cannot open it (no such device, or busy); "
+                             "try another --camera INDEX, a video file, or --no-video")
+        for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
+                            (cv2.CAP_PROP_FPS, fps), (cv2.CAP_PROP_BUFFERSIZE, 1)):
+            if value:
+                self._capture.set(prop, value)
+        self.frames = 0
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        ok, frame = self._capture.read()
+        if not ok or frame is None:
+            raise MediaError(f"{self.name}: reading a frame failed after {self.frames} frames (device lost?)")
+        self.frames += 1
+        return time.monotonic(), self._cv2.cvtColor(frame, self._cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class VideoFile:
+    """A video file standing in for a camera, played at its own frame rate in real time.
+
+    A real camera drops what nobody reads: when the reader falls behind, frames that are
+    already late are skipped. `realtime=False` hands frames out as fast as they decode.
+    """
+
+    media = "video"
+
+    def __init__(self, device: str | Path, realtime: bool = True) -> None:
+        import cv2
+
+        path = Path(device)
+        if not path.is_file():
+            raise MediaError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        self._cv2, self.name, self.realtime = cv2, str(path), bool(realtime)
+        self._capture = cv2.VideoCapture(str(path))
+        ok, first = self._capture.read() if self._capture.isOpened() else (False, None)
+        if not ok:
+            self._capture.release()
+            raise MediaError(f"{path}: OpenCV finds no video frames in it (is it a video file?)")
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 25.0
+        self._pending, self._index, self._start = first, 0, None
+
+    def _next_bgr(self):
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+            return frame
+        ok, frame = self._capture.read()
+        return frame if ok else None
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        if self._start is None:
+            self._start = time.monotonic()
+        if self.realtime:  # skip the frames that are already late, as a camera would
+            late = int((time.monotonic() - self._start) * self.fps) - self._index
+            for _ in range(max(0, late - 1)):
+                if self._pending is None and not self._capture.grab():
+                    return None
+                self._pending = None
+                self._index += 1
+        frame = self._next_bgr()
+        if frame is None:
+            return None
+        if self.realtime:
+            delay = self._start + self._index / self.fps - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        self._index += 1
+        return time.monotonic(), self._cv2.cvtColor(frame, self._cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class Microphone:
+    """A sound card input through sounddevice (PortAudio), kept in a ring buffer of `keep` seconds.
+
+    `device`: an index, a name (or part of one) as `python -m sounddevice` lists them, or
+    None/"default". `sample_rate`: default the device's own rate (extractors resample).
+    """
+
+    media = "audio"
+
+    def __init__(self, device: int | str | None = None, sample_rate: int | None = None, keep: float = 10.0) -> None:
+        try:
+            import sounddevice
+        except (ImportError, OSError):  # OSError: the PortAudio library itself is missing
+            raise MediaError(MIC_EXTRA_HINT) from None
+        device = None if device in (None, "", "default") else device
+        self.name = f"microphone {device if device is not None else '(default)'}"
+        try:
+            info = sounddevice.query_devices(device, "input")
+            self.sample_rate = int(sample_rate or info["default_samplerate"])
+            self._stream = sounddevice.InputStream(device=device, channels=1, samplerate=self.sample_rate,
+                                                   dtype="float32", callback=self._callback)
+        except Exception as exc:  # PortAudioError, ValueError: no such device, no input channel, bad rate
+            raise MediaError(f"{self.name}: cannot open it ({exc}); see `python -m sounddevice`, "
+                             "or use --mic FILE, or --no-audio") from None
+        self._ring = np.zeros(max(1, int(keep * self.sample_rate)), dtype=np.float32)
+        self._written = 0  # samples received since start()
+        self._lock = threading.Lock()
+        self._started = self._closed = False
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        samples = np.asarray(indata, dtype=np.float32).reshape(len(indata), -1)[:, 0]
+        size = self._ring.size
+        samples = samples[-size:]
+        with self._lock:
+            at = self._written % size
+            first = min(samples.size, size - at)
+            self._ring[at: at + first] = samples[:first]
+            self._ring[: samples.size - first] = samples[first:]
+            self._written += samples.size
+
+    def start(self) -> None:
+        self._stream.start()
+        self._started = True
+
+    def latest(self, seconds: float) -> np.ndarray | None:
+        if self._started and not self._closed and not self._stream.active:
+            raise MediaError(f"{self.name}: the input stream stopped (device lost?)")
+        n = int(round(seconds * self.sample_rate))
+        out = np.zeros(n, dtype=np.float32)
+        with self._lock:
+            have = min(n, self._written, self._ring.size)
+            end = self._written % self._ring.size
+            idx = np.arange(end - have, end) % self._ring.size
+            out[n - have:] = self._ring[idx]
+        return out
+
+    def close(self) -> None:
+        self._closed = True
+        try:
+            self._stream.stop()
+        finally:
+            self._stream.close()
+
+
+class AudioFile:
+    """A sound file (wav, flac, mp3, or a video's soundtrack) standing in for a microphone, in real time."""
+
+    media = "audio"
+
+    def __init__(self, device: str | Path) -> None:
+        from emofuse.audio import ANALYSIS_SAMPLE_RATE
+        from emofuse.media import AudioStream, probe
+
+        info = probe(device)
+        if not info.has_audio:
+            raise MediaError(f"{info.path}: has no audio stream")
+        self.name, self.duration, self.sample_rate = str(info.path), info.duration, ANALYSIS_SAMPLE_RATE
+        self._stream = AudioStream(info.path, self.sample_rate)
+        self._lock = threading.Lock()
+        self._start: float | None = None
+
+    def start(self) -> None:
+        self._start = time.monotonic()
+
+    def latest(self, seconds: float) -> np.ndarray | None:
+        now = time.monotonic() - (self._start if self._start is not None else time.monotonic())
+        if now >= self.duration:
+            return None
+        with self._lock:
+            return self._stream.window(now - seconds, now)
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+@hookimpl
+def register_media_sources(register):
+    register("camera", Camera, description="a camera through OpenCV (--camera INDEX)")
+    register("video-file", VideoFile, description="a video file played in real time as a camera (--camera FILE)")
+    register("microphone", Microphone, description='a microphone through sounddevice (--mic DEVICE; pip install "emofuse[live]")')
+    register("audio-file", AudioFile, description="a sound file played in real time as a microphone (--mic FILE)")
