@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def probe(path: str | Path) -> MediaInfo:
     from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
 
     try:
-        infos = ffmpeg_parse_infos(str(path))
+        with warnings.catch_warnings():  # moviepy warns about streams it ignores (subtitles, data)
+            warnings.simplefilter("ignore")
+            infos = ffmpeg_parse_infos(str(path))
     except Exception as exc:
         raise MediaError(f"{path}: not a media file ffmpeg can read: {_ffmpeg_reason(str(exc))}") from None
     has_video = bool(infos.get("video_found"))

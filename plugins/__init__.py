@@ -8,4 +8,5 @@ BUILTIN_PLUGIN_MODULES: tuple[str, ...] = (
     "emofuse.plugins.ravdess_cnn",
     "emofuse.plugins.fusion_strategies",
     "emofuse.plugins.exporters",
+    "emofuse.plugins.media_sources",
 )

@@ -98,7 +98,7 @@ class VideoFile:
             self._start = time.monotonic()
         if self.realtime:  # skip the frames that are already late, as a camera would
             late = int((time.monotonic() - self._start) * self.fps) - self._index
-            for _ in range(max(0, late - 1)):
+            for _ in range(max(0, late)):
                 if self._pending is None and not self._capture.grab():
                     return None
                 self._pending = None

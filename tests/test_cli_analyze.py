@@ -110,6 +110,18 @@ def test_truncated_video_is_reported(fake_components, media_dir, tmp_path, capsy
     assert code == 1 and f"{source}:" in err and not (tmp_path / "o.csv").exists()
 
 
+def test_file_with_neither_video_nor_audio(fake_components, tmp_path, capsys):
+    from .conftest import ffmpeg
+
+    subs = tmp_path / "subs.srt"
+    subs.write_text("1\n00:00:00,000 --> 00:00:02,000\nhello\n")
+    source = tmp_path / "subtitles-only.mkv"
+    ffmpeg("-i", str(subs), str(source))
+    code, _, err = run(capsys, str(source), "-o", str(tmp_path / "o.csv"))
+    assert code == 1 and err.strip() == f"emofuse: error: {source}: has neither a video nor an audio stream"
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_one_bad_file_among_several(fake_components, media_dir, tmp_path, capsys):
     code, _, err = run(capsys, str(tmp_path / "nope.mp4"), str(media_dir / "voice.wav"), "-o", str(tmp_path / "o"), "-q")
     assert code == 1

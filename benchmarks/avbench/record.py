@@ -69,6 +69,8 @@ def make_pipeline(face_model: str | None = None, voice_model: str | None = None)
 def record_clips(manifest, out_path: Path, face_model: str | None = None, voice_model: str | None = None,
                  log=print) -> Path:
     """Analyse every clip of `manifest` (a DataFrame) and write the records to `out_path`."""
+    from emofuse.labels import RAVDESS_LABELS
+
     pipeline, recorder = make_pipeline(face_model, voice_model)
     voice_clf = pipeline.audio_classifier
     face_clf = recorder.inner
@@ -93,7 +95,7 @@ def record_clips(manifest, out_path: Path, face_model: str | None = None, voice_
                 crops = recorder.take()
                 voice_raw = None
                 if result.voice is not None and result.voice.raw is not None:
-                    voice_raw = [float(v) for v in result.voice.raw.values()]
+                    voice_raw = [float(result.voice.raw[k]) for k in RAVDESS_LABELS]
                 segments.append({"start": result.start, "end": result.end, "faces": result.faces,
                                  "face_crops": crops, "voice_raw": voice_raw,
                                  "errors": list(result.errors)})
