@@ -15,7 +15,8 @@ import numpy as np
 from emofuse.errors import MediaError
 from emofuse.hookspecs import hookimpl
 
-MIC_EXTRA_HINT = 'the microphone needs the sounddevice package: pip install "emofuse[live]" (or use --no-audio, or --mic FILE)'
+MIC_EXTRA_HINT = ('the microphone needs the sounddevice package: pip install "emofuse[live]" '
+                  "(or use --no-audio, or --mic FILE)")
 
 
 def _quiet_opencv(cv2) -> None:
@@ -66,18 +67,19 @@ class VideoFile:
     """A video file standing in for a camera, played at its own frame rate in real time.
 
     A real camera drops what nobody reads: when the reader falls behind, frames that are
-    already late are skipped. `realtime=False` hands frames out as fast as they decode.
+    already late are skipped. `realtime=False` hands frames out as fast as they decode;
+    `loop=True` starts again from the beginning at the end of the file.
     """
 
     media = "video"
 
-    def __init__(self, device: str | Path, realtime: bool = True) -> None:
+    def __init__(self, device: str | Path, realtime: bool = True, loop: bool = False) -> None:
         import cv2
 
         path = Path(device)
         if not path.is_file():
             raise MediaError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-        self._cv2, self.name, self.realtime = cv2, str(path), bool(realtime)
+        self._cv2, self.name, self.realtime, self.loop = cv2, str(path), bool(realtime), bool(loop)
         self._capture = cv2.VideoCapture(str(path))
         ok, first = self._capture.read() if self._capture.isOpened() else (False, None)
         if not ok:
@@ -86,12 +88,20 @@ class VideoFile:
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 25.0
         self._pending, self._index, self._start = first, 0, None
 
-    def _next_bgr(self):
+    def _next_bgr(self, decode: bool = True):
+        """The next frame (BGR), or None at the end; `decode=False` only skips it (returns True)."""
         if self._pending is not None:
             frame, self._pending = self._pending, None
             return frame
-        ok, frame = self._capture.read()
-        return frame if ok else None
+        for attempt in range(2 if self.loop else 1):
+            if attempt:
+                self._capture.set(self._cv2.CAP_PROP_POS_FRAMES, 0)
+            if not decode and self._capture.grab():
+                return True
+            ok, frame = self._capture.read() if decode else (False, None)
+            if ok:
+                return frame
+        return None
 
     def read(self) -> tuple[float, np.ndarray] | None:
         if self._start is None:
@@ -99,9 +109,8 @@ class VideoFile:
         if self.realtime:  # skip the frames that are already late, as a camera would
             late = int((time.monotonic() - self._start) * self.fps) - self._index
             for _ in range(max(0, late)):
-                if self._pending is None and not self._capture.grab():
+                if self._next_bgr(decode=False) is None:
                     return None
-                self._pending = None
                 self._index += 1
         frame = self._next_bgr()
         if frame is None:
@@ -216,5 +225,5 @@ class AudioFile:
 def register_media_sources(register):
     register("camera", Camera, description="a camera through OpenCV (--camera INDEX)")
     register("video-file", VideoFile, description="a video file played in real time as a camera (--camera FILE)")
-    register("microphone", Microphone, description='a microphone through sounddevice (--mic DEVICE; pip install "emofuse[live]")')
+    register("microphone", Microphone, description="a microphone through sounddevice, the live extra (--mic DEVICE)")
     register("audio-file", AudioFile, description="a sound file played in real time as a microphone (--mic FILE)")

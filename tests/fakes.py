@@ -76,6 +76,62 @@ class LabelsExporter:
         path.write_text("".join(f"{s.start:g} {s.label or '-'}\n" for s in timeline.segments))
 
 
+class FakeCamera:
+    """Video source: `frames` flat grey frames at `fps`; raises MediaError after `fail_after` frames."""
+
+    media = "video"
+
+    def __init__(self, device=None, frames: int = 10_000, fps: float = 50.0, fail_after: int | None = None,
+                 size: tuple[int, int] = (160, 120)) -> None:
+        self.name = f"fake camera {device}"
+        self.frames, self.fps, self.fail_after = frames, fps, fail_after
+        self.frame = np.full((size[1], size[0], 3), 200, np.uint8)
+        self.count, self.closed, self._start = 0, False, None
+
+    def read(self):
+        import time
+
+        from emofuse.errors import MediaError
+
+        if self.fail_after is not None and self.count >= self.fail_after:
+            raise MediaError(f"{self.name}: lost after {self.count} frames")
+        if self.count >= self.frames:
+            return None
+        self._start = self._start or time.monotonic()
+        time.sleep(max(0.0, self._start + self.count / self.fps - time.monotonic()))
+        self.count += 1
+        return time.monotonic(), self.frame
+
+    def close(self):
+        self.closed = True
+
+
+class FakeMic:
+    """Audio source: a loud (or silent) 220 Hz tone, forever; raises MediaError after `fail_after` reads."""
+
+    media = "audio"
+    sample_rate = 16000
+
+    def __init__(self, device=None, loud: bool = True, fail_after: int | None = None) -> None:
+        self.name, self.amplitude, self.closed = f"fake mic {device}", 0.5 if loud else 0.0, False
+        self.fail_after, self.reads = fail_after, 0
+
+    def start(self):
+        pass
+
+    def latest(self, seconds):
+        from emofuse.errors import MediaError
+
+        if self.fail_after is not None and self.reads >= self.fail_after:
+            raise MediaError(f"{self.name}: unplugged")
+        self.reads += 1
+        t = np.arange(int(seconds * self.sample_rate)) / self.sample_rate
+        return (self.amplitude * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+    def close(self):
+        self.closed = True
+
+
 class Plugin:
     """Registers the fakes under names of their own."""
 
@@ -102,6 +158,11 @@ class Plugin:
     @hookimpl
     def register_exporters(self, register):
         register("labels", LabelsExporter, description="fake: start and label per line")
+
+    @hookimpl
+    def register_media_sources(self, register):
+        register("fake-camera", FakeCamera, description="fake: grey frames at a steady pace")
+        register("fake-mic", FakeMic, description="fake: a steady tone")
 
 
 FAKE_CHOICES = dict(face_detector="center", visual_classifier="brightness",

@@ -11,13 +11,14 @@ from emofuse import __version__
 from emofuse.errors import EmofuseError
 
 #: Sub-command name -> module under emofuse.cli that has `add_parser(subparsers)`.
-COMMANDS = ("analyze", "plugins", "list", "train", "evaluate")
+COMMANDS = ("analyze", "live", "plugins", "list", "train", "evaluate")
 
 DESCRIPTION = """\
 Recognise emotion in video from the face and the voice.
 
   emofuse analyze movie.mp4 -o timeline.csv     fused emotion timeline of a film
   emofuse analyze a.mp4 b.mp4 -o out/           several files, one CSV each
+  emofuse live -o live.csv                      camera and microphone, as it happens
   emofuse plugins                               installed plugins and what they provide
   emofuse train face --data fer2013.csv         train the face model
   emofuse evaluate voice --data ravdess/        held-out accuracy of the voice model

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import KIND_FLAGS, fps_value, parse_component_options, positive_float
+from .options import add_component_arguments, component_choices, fps_value, positive_float
 
 EPILOG = """\
 examples:
@@ -45,14 +45,8 @@ def add_parser(sub) -> None:
                    help="with --fps all: run the face detector N times a second and reuse its boxes in between")
     g.add_argument("--no-video", dest="video", action="store_false", help="ignore the picture (voice only)")
     g.add_argument("--no-audio", dest="audio", action="store_false", help="ignore the soundtrack (faces only)")
-    c = p.add_argument_group("components (see `emofuse list`)")
-    defaults = {"face-detector": "haar", "visual-classifier": "fer-cnn", "audio-features": "mfcc",
-                "audio-classifier": "ravdess-cnn", "fusion": "weighted"}
-    for flag, kind in KIND_FLAGS.items():
-        c.add_argument(f"--{flag}", dest=kind, default=defaults[flag], metavar="NAME",
-                       help=f"default: {defaults[flag]}")
-    c.add_argument("--set", dest="component_options", action="append", metavar="KIND.OPTION=VALUE",
-                   help="component option, repeatable, e.g. fusion.face_weight=0.7 or face-detector.min_neighbors=3")
+    add_component_arguments(p, "component option, repeatable, e.g. fusion.face_weight=0.7 or "
+                               "face-detector.min_neighbors=3")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(run=run)
 
@@ -64,15 +58,9 @@ def run(args: argparse.Namespace) -> int:
     from .analyze_outputs import OutputPlan, write_outputs
     from .console import ProgressReporter, print_summary
 
-    try:
-        component_options = parse_component_options(args.component_options)
-    except argparse.ArgumentTypeError as exc:
-        raise EmofuseError(str(exc)) from None
     options = AnalysisOptions(
-        segment=args.segment, fps=args.fps, detect_fps=args.detect_fps,
-        face_detector=args.face_detector, visual_classifier=args.visual_classifier,
-        audio_features=args.audio_features, audio_classifier=args.audio_classifier, fusion=args.fusion,
-        component_options=component_options, video=args.video, audio=args.audio,
+        segment=args.segment, fps=args.fps, detect_fps=args.detect_fps, video=args.video, audio=args.audio,
+        **component_choices(args, args.component_options),
     )
     pipeline = Pipeline(options)
     plan = OutputPlan.make(args.inputs, args.output, args.format, args.plot, pipeline.components["exporter"])

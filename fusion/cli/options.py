@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import ast
 
-from emofuse.runner import PIPELINE_KINDS
+from emofuse.runner import PIPELINE_KINDS, AnalysisOptions
 
 #: Command-line spelling of each pipeline kind (as in --face-detector) -> kind.
 KIND_FLAGS = {
@@ -70,3 +70,24 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
+
+
+def add_component_arguments(parser: argparse.ArgumentParser, set_help: str) -> None:
+    """--face-detector ... --fusion NAME (defaults from AnalysisOptions) and the repeatable --set."""
+    group = parser.add_argument_group("components (see `emofuse list`)")
+    for flag, kind in KIND_FLAGS.items():
+        default = getattr(AnalysisOptions, kind)
+        group.add_argument(f"--{flag}", dest=kind, default=default, metavar="NAME", help=f"default: {default}")
+    group.add_argument("--set", dest="component_options", action="append", metavar="KIND.OPTION=VALUE",
+                       help=set_help)
+
+
+def component_choices(args: argparse.Namespace, option_items: list[str] | None) -> dict:
+    """AnalysisOptions keyword arguments for the chosen components and their --set options."""
+    from emofuse.errors import EmofuseError
+
+    try:
+        component_options = parse_component_options(option_items)
+    except argparse.ArgumentTypeError as exc:
+        raise EmofuseError(str(exc)) from None
+    return {**{kind: getattr(args, kind) for kind in PIPELINE_KINDS}, "component_options": component_options}
