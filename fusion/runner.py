@@ -26,6 +26,7 @@ class AnalysisOptions:
 
     `fps=None` analyses every frame; `detect_fps` then re-runs the face detector only that often
     and carries the boxes over to the frames in between (every frame is still classified).
+    `smooth` ("ema[:N]" or "median[:N]") smooths the scores over N neighbouring segments.
     """
 
     segment: float = 1.0
@@ -40,6 +41,7 @@ class AnalysisOptions:
     video: bool = True
     audio: bool = True
     silence_db: float = SILENCE_DB
+    smooth: str | None = None
 
     def __post_init__(self) -> None:
         if not self.segment > 0:
@@ -53,6 +55,13 @@ class AnalysisOptions:
             raise EmofuseError(f"options for unknown component kinds {sorted(unknown)}; kinds: {', '.join(PIPELINE_KINDS)}")
         if not (self.video or self.audio):
             raise EmofuseError("nothing to analyse: both the video and the audio are switched off")
+        if self.smooth is not None:
+            from .smoothing import parse_smoothing
+
+            try:
+                parse_smoothing(self.smooth)
+            except ValueError as exc:
+                raise EmofuseError(f"--smooth: {exc}") from None
 
     def name_of(self, kind: str) -> str:
         return getattr(self, kind)
@@ -143,7 +152,12 @@ class Pipeline:
             components = {k: v for k, v in components.items() if k not in ("face_detector", "visual_classifier")}
         if not use_audio:
             components = {k: v for k, v in components.items() if k not in ("audio_features", "audio_classifier")}
-        return Timeline(str(path), segments, components, info.duration)
+        timeline = Timeline(str(path), segments, components, info.duration)
+        if opts.smooth:
+            from .smoothing import parse_smoothing, smooth_timeline
+
+            timeline = smooth_timeline(timeline, *parse_smoothing(opts.smooth))
+        return timeline
 
     # -- one modality at a time ------------------------------------------------------------------
 

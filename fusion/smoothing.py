@@ -15,7 +15,8 @@ never invents scores for a gap; it only uses the present neighbours (an EMA carr
 across a gap). The fused label and confidence follow the smoothed fused scores.
 
     >>> from emofuse.smoothing import smooth_timeline
-    >>> smooth_timeline(timeline, method="median", window=3).to_csv("smoothed.csv")
+    >>> smooth_timeline(timeline, method="median", window=5).to_csv("smoothed.csv")
+    >>> smooth_timeline(timeline, *parse_smoothing("ema:3"))  # from a `--smooth ema:3` option
 """
 from __future__ import annotations
 
@@ -55,6 +56,30 @@ def smooth_timeline(timeline: Timeline, method: str = "ema", window: int = 3,
                 for i, seg in enumerate(timeline.segments)]
     components = {**timeline.components, "smoothing": f"{method}(window={window})"}
     return Timeline(timeline.source, segments, components, timeline.duration)
+
+
+#: Window used when `parse_smoothing` gets a method without one.
+DEFAULT_WINDOWS = {"ema": 3, "median": 5}
+
+
+def parse_smoothing(text: str) -> tuple[str, int]:
+    """'median:5' -> ("median", 5); 'ema' -> ("ema", 3). For a `--smooth METHOD[:WINDOW]` option.
+
+    Raises ValueError with a message fit for the command line.
+    """
+    method, _, window = str(text).strip().partition(":")
+    method = method.strip().lower()
+    if method not in METHODS:
+        raise ValueError(f"unknown smoothing {text!r}: use ema[:N] or median[:N], e.g. median:5")
+    if not window.strip():
+        return method, DEFAULT_WINDOWS[method]
+    try:
+        n = int(window)
+    except ValueError:
+        raise ValueError(f"bad smoothing window in {text!r}: a whole number of segments, e.g. {method}:3") from None
+    if n < 1 or (method == "median" and n % 2 == 0):
+        raise ValueError(f"bad smoothing window in {text!r}: >= 1" + (" and odd for median" if method == "median" else ""))
+    return method, n
 
 
 def _smooth_group(scores: list[EmotionScores | None], method: str, window: int) -> list[EmotionScores | None]:

@@ -153,3 +153,14 @@ def test_third_party_fusion_and_exporter_chosen_by_name(fake_components, media_d
                      "--segment", "0.5", "-q")
     assert code == 0
     assert target.read_text().split("\n")[:4] == ["0 happy", "0.5 happy", "1 happy", "1.5 angry"]
+
+
+def test_smooth_option(fake_components, media_dir, tmp_path, capsys):
+    target = tmp_path / "t.json"
+    code, _, _ = run(capsys, str(media_dir / "clip.mp4"), "-o", str(target), "-q", "--segment", "0.5",
+                     "--smooth", "median:3")
+    assert code == 0
+    doc = json.loads(target.read_text())
+    assert doc["components"]["smoothing"] == "median(window=3)"
+    code, _, err = run(capsys, str(media_dir / "clip.mp4"), "--smooth", "mean:2")
+    assert code == 1 and err.startswith("emofuse: error: --smooth: unknown smoothing 'mean:2'")

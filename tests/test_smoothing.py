@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from emofuse import EmotionScores, LABELS
-from emofuse.smoothing import smooth_timeline
+from emofuse.smoothing import parse_smoothing, smooth_timeline
 from emofuse.testing import sample_scores
 from emofuse.types import SegmentResult, Timeline
 
@@ -89,3 +89,12 @@ def test_raw_scores_are_smoothed_too():
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         smooth_timeline(timeline([HAPPY]), **kwargs)
+
+
+def test_parse_smoothing_for_the_command_line():
+    assert parse_smoothing("median:5") == ("median", 5)
+    assert parse_smoothing(" EMA:2 ") == ("ema", 2)
+    assert parse_smoothing("ema") == ("ema", 3) and parse_smoothing("median") == ("median", 5)
+    for bad in ("mean:3", "median:4", "ema:0", "ema:x", ""):
+        with pytest.raises(ValueError):
+            parse_smoothing(bad)

@@ -14,6 +14,7 @@ examples:
   emofuse analyze a.mp4 b.mkv -o results/         results/a.csv, results/b.csv
   emofuse analyze talk.mp4 --plot talk.png        also draw the timeline
   emofuse analyze clip.mp4 --fps all              classify faces on every frame
+  emofuse analyze film.mkv --smooth median:5      steadier labels (median over 5 segments)
   emofuse analyze clip.mp4 --fusion product --set fusion.face_weight=0.7
   emofuse analyze interview.wav                   voice only
 
@@ -43,6 +44,8 @@ def add_parser(sub) -> None:
                    help="faces sampled per second (default 4); 'all' classifies every frame")
     g.add_argument("--detect-fps", type=positive_float, default=None, metavar="N",
                    help="with --fps all: run the face detector N times a second and reuse its boxes in between")
+    g.add_argument("--smooth", metavar="METHOD[:N]",
+                   help="smooth scores over N segments: median:5 (centred) or ema:3 (causal); default off")
     g.add_argument("--no-video", dest="video", action="store_false", help="ignore the picture (voice only)")
     g.add_argument("--no-audio", dest="audio", action="store_false", help="ignore the soundtrack (faces only)")
     add_component_arguments(p, "component option, repeatable, e.g. fusion.face_weight=0.7 or "
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = AnalysisOptions(
         segment=args.segment, fps=args.fps, detect_fps=args.detect_fps, video=args.video, audio=args.audio,
-        **component_choices(args, args.component_options),
+        smooth=args.smooth, **component_choices(args, args.component_options),
     )
     pipeline = Pipeline(options)
     plan = OutputPlan.make(args.inputs, args.output, args.format, args.plot, pipeline.components["exporter"])
