@@ -148,7 +148,7 @@ def test_no_display_means_no_window(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setattr("sys.platform", "linux")
-    import emofuse.live as live
+    import emofuse.live.views as views
 
-    monkeypatch.setattr(live, "WindowView", lambda: pytest.fail("tried to open a window without a display"))
+    monkeypatch.setattr(views, "WindowView", lambda: pytest.fail("tried to open a window without a display"))
     assert isinstance(make_view(window=True, quiet=True), NullView)
