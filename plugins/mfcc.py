@@ -51,6 +51,12 @@ class MfccExtractor:
             self.feature_spec.update({"n_mfcc": int(n_mfcc), "deltas": int(deltas), "delta_width": 9, "dct": "ortho-2"})
         self.feature_spec["n_features"] = self.n_features
 
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> MfccExtractor:
+        """The extractor that produces features of `spec` (e.g. the one a model was trained on)."""
+        keys = ("kind", "sample_rate", "n_mfcc", "n_mels", "deltas", "n_fft", "win_length", "hop_length", "fmin", "fmax")
+        return cls(**{k: spec[k] for k in keys if k in spec})
+
     @property
     def n_features(self) -> int:
         spec = self.feature_spec

@@ -80,3 +80,8 @@ def test_plugin_modules_import_without_heavy_libraries():
             "print(heavy); sys.exit(1 if heavy else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_from_spec_rebuilds_the_same_extractor():
+    for ex in (MfccExtractor(n_mfcc=20, deltas=1), MfccExtractor(kind="logmel", n_mels=40, hop_length=320)):
+        assert MfccExtractor.from_spec(ex.feature_spec).feature_spec == ex.feature_spec

@@ -134,3 +134,10 @@ def test_check_features_refuses_other_specs(classifier):
         classifier.check_features(MfccExtractor(kind="logmel").feature_spec)
     with pytest.raises(IncompatibleComponentsError, match=r"shaped \(frames, 120\)"):
         classifier.classify(np.ones((50, 64), np.float32))
+
+
+def test_train_refuses_bad_options_before_loading_anything(tmp_path, capsys):
+    assert main(["train", "voice", "--data", str(tmp_path), "--output", str(tmp_path / "m.h5")]) == 1
+    assert "must end in .keras" in capsys.readouterr().err
+    assert main(["train", "voice", "--data", str(tmp_path / "missing"), "--output", str(tmp_path / "m.keras")]) == 1
+    assert "no such file or directory" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from emofuse.components import AudioClassifier, AudioFeatureExtractor
+from emofuse.labels import RAVDESS_LABELS
 from emofuse.plugins.mfcc import MfccExtractor
 
 from .voice_helpers import RAVDESS_DIR
@@ -36,6 +37,19 @@ def test_shipped_weights_are_small_and_describe_their_features():
     assert set(meta["val_actors"]).isdisjoint(meta["train_actors"])
     assert meta["val_accuracy"] >= 0.6
     assert "CC BY-NC-SA 4.0" in meta["licence"]
+
+
+@pytest.mark.slow
+def test_shipped_classifier_and_extractor_honour_the_contracts():
+    from emofuse.plugins.ravdess_cnn import RavdessCnnClassifier
+    from emofuse.testing import check_audio_classifier, check_audio_feature_extractor, make_speech_like
+
+    extractor, classifier = MfccExtractor(), RavdessCnnClassifier()
+    check_audio_feature_extractor(extractor)
+    check_audio_classifier(classifier, extractor)
+    assert classifier.min_window == pytest.approx(2.0)
+    scores = classifier.classify(extractor.extract(make_speech_like(3.0, 16000), 16000))
+    assert scores is not None and list(scores.raw) == list(RAVDESS_LABELS)
 
 
 @pytest.mark.slow

@@ -50,28 +50,33 @@ def voice_model_temperature(classifier) -> float:
         return 1.0
 
 
-def make_pipeline(face_model: str | None = None, voice_model: str | None = None):
-    """The default pipeline, face classifier at temperature 1, optional model overrides."""
+def make_pipeline(face_model: str | None = None, voice_model: str | None = None, options=None, components=None):
+    """The default pipeline, face classifier at temperature 1, optional model overrides.
+
+    `options` (an AnalysisOptions) and `components` replace the defaults (tests use fakes).
+    """
     from emofuse.runner import AnalysisOptions, Pipeline
 
-    visual = {"temperature": 1.0}
-    if face_model:
-        visual["model"] = str(face_model)
-    options = {"visual_classifier": visual}
-    if voice_model:
-        options["audio_classifier"] = {"model": str(voice_model)}
-    pipeline = Pipeline(AnalysisOptions(component_options=options))
+    if options is None:
+        visual = {"temperature": 1.0}
+        if face_model:
+            visual["model"] = str(face_model)
+        component_options = {"visual_classifier": visual}
+        if voice_model:
+            component_options["audio_classifier"] = {"model": str(voice_model)}
+        options = AnalysisOptions(component_options=component_options)
+    pipeline = Pipeline(options, components)
     recorder = _RecordingVisualClassifier(pipeline.visual_classifier)
     pipeline.__dict__["visual_classifier"] = recorder  # the runner reads the cached attribute
     return pipeline, recorder
 
 
 def record_clips(manifest, out_path: Path, face_model: str | None = None, voice_model: str | None = None,
-                 log=print) -> Path:
+                 log=print, options=None, components=None) -> Path:
     """Analyse every clip of `manifest` (a DataFrame) and write the records to `out_path`."""
     from emofuse.labels import RAVDESS_LABELS
 
-    pipeline, recorder = make_pipeline(face_model, voice_model)
+    pipeline, recorder = make_pipeline(face_model, voice_model, options, components)
     voice_clf = pipeline.audio_classifier
     face_clf = recorder.inner
     header = {
@@ -93,9 +98,11 @@ def record_clips(manifest, out_path: Path, face_model: str | None = None, voice_
 
             def on_segment(result, total, segments=segments):
                 crops = recorder.take()
-                voice_raw = None
-                if result.voice is not None and result.voice.raw is not None:
-                    voice_raw = [float(result.voice.raw[k]) for k in RAVDESS_LABELS]
+                voice_raw = None  # the 8 RAVDESS probabilities, or the 7 canonical ones from another classifier
+                if result.voice is not None:
+                    raw = result.voice.raw
+                    voice_raw = ([float(raw[k]) for k in RAVDESS_LABELS] if raw is not None and set(raw) == set(RAVDESS_LABELS)
+                                 else list(result.voice.values))
                 segments.append({"start": result.start, "end": result.end, "faces": result.faces,
                                  "face_crops": crops, "voice_raw": voice_raw,
                                  "errors": list(result.errors)})
@@ -112,9 +119,11 @@ def record_clips(manifest, out_path: Path, face_model: str | None = None, voice_
 
 
 def _face_meta_temperature(face_clf) -> float:
+    """The temperature stored beside the face model (what `emofuse analyze` applies), 1.0 without one."""
     from emofuse.plugins.fer_cnn.artifacts import read_metadata
 
-    return float(read_metadata(face_clf.model_path).get("temperature", 1.0))
+    path = getattr(face_clf, "model_path", None)
+    return float(read_metadata(path).get("temperature", 1.0)) if path else 1.0
 
 
 def read_records(path: Path) -> tuple[dict, list[dict]]:

@@ -44,11 +44,16 @@ def face_scores_at(crops: Sequence[Sequence[float]], temperature: float) -> np.n
 
 
 def voice_scores_at(raw: Sequence[float] | None, temperature: float, model_temperature: float = 1.0) -> np.ndarray | None:
-    """Canonical voice scores at `temperature` from the 8 raw probabilities the model gave at `model_temperature`."""
+    """Canonical voice scores at `temperature` from the probabilities the model gave at `model_temperature`.
+
+    `raw` holds RAVDESS's 8 probabilities (mapped to the 7 canonical labels after the softmax:
+    calm + neutral) or already the 7 canonical ones.
+    """
     if raw is None:
         return None
     logits = np.log(np.maximum(np.asarray(raw, dtype=np.float64), 1e-300)) * model_temperature
-    return softmax_rows(logits / temperature) @ _TO_CANONICAL
+    p = softmax_rows(logits / temperature)
+    return p @ _TO_CANONICAL if p.shape[-1] == len(RAVDESS_LABELS) else p
 
 
 def segment_table(records: Sequence[dict], face_temperature: float = 1.0, voice_temperature: float = 1.0,

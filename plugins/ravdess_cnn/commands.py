@@ -5,7 +5,7 @@ import json
 import logging
 import sys
 
-from emofuse.errors import DatasetError
+from emofuse.errors import DatasetError, EmofuseError
 
 TRAIN_HELP = "train the ravdess-cnn voice model on RAVDESS speech (validation actors held out)"
 EVALUATE_HELP = "8-class and 7-class accuracy, macro-F1 and confusion matrix of the voice model on RAVDESS"
@@ -23,12 +23,12 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="random seed")
     parser.add_argument("--output", default=DEFAULT_OUTPUT, metavar="FILE",
                         help="where to write the .keras model (its .json metadata goes beside it)")
-    parser.add_argument("--checkpoint-dir", metavar="D", help="per-epoch checkpoints (default: OUTPUT with .ckpt)")
+    parser.add_argument("--checkpoint-dir", metavar="D", help="per-epoch checkpoints; OUTPUT with .ckpt when not given")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints in --checkpoint-dir")
     parser.add_argument("--no-augment", action="store_true", help="skip the offline speed/pitch/noise copies")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and 1 s crops (smoke tests)")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
-    parser.add_argument("--cache-dir", metavar="D", help="feature cache (default: $TMPDIR/emofuse-voice-cache)")
+    parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
 
 
 def run_train(args) -> int:
@@ -38,6 +38,8 @@ def run_train(args) -> int:
     _log_to_stderr()
     if args.epochs < 1 or args.members < 1:
         raise DatasetError("--epochs and --members must be at least 1")
+    if not str(args.output).endswith(".keras"):
+        raise EmofuseError(f"--output {args.output}: the model file name must end in .keras")
     meta = train_voice_model(
         args.data, args.output, val_actors=parse_actors(args.val_actors), epochs=args.epochs, seed=args.seed,
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
@@ -53,12 +55,12 @@ def run_train(args) -> int:
 def add_evaluate_arguments(parser) -> None:
     parser.add_argument("--data", required=True, metavar="DIR",
                         help="folder with RAVDESS audio files (searched recursively, any audio extension)")
-    parser.add_argument("--actors", metavar="LIST", help="only these actors, e.g. 17-20 (default: every file found)")
-    parser.add_argument("--model", metavar="FILE", help="a .keras model with its .json beside it (default: shipped)")
+    parser.add_argument("--actors", metavar="LIST", help="only these actors, e.g. 17-20; every file found when not given")
+    parser.add_argument("--model", metavar="FILE", help="a .keras model with its .json beside it; the shipped one when not given")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     parser.add_argument("--report", metavar="DIR", help="also write the confusion matrix PNG, report and metrics")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
-    parser.add_argument("--cache-dir", metavar="D", help="feature cache (default: $TMPDIR/emofuse-voice-cache)")
+    parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
 
 
 def run_evaluate(args) -> int:

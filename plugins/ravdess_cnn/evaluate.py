@@ -30,10 +30,7 @@ def evaluate_voice_model(data: str | Path, actors: Sequence[int] | None = None, 
 
     index = find_ravdess(data, actors)
     classifier = RavdessCnnClassifier(model=model, threads=threads)
-    spec = classifier.feature_spec
-    extractor = MfccExtractor(**{k: spec[k] for k in ("kind", "sample_rate", "n_mels", "n_fft", "win_length",
-                                                       "hop_length", "fmin", "fmax")},
-                              **{k: spec[k] for k in ("n_mfcc", "deltas") if k in spec})
+    extractor = MfccExtractor.from_spec(classifier.feature_spec)
     classifier.check_features(extractor.feature_spec)
     feats = [normalize(f) for f in file_features(index.files, extractor, ("orig",), cache_dir)["orig"]]
     probs = softmax(utterance_logits(classifier._model.predict_on_batch, feats, classifier.window_frames))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emofuse.atomic import atomic_output
 from emofuse.errors import DatasetError
 from emofuse.labels import RAVDESS_LABELS
 
@@ -205,7 +206,6 @@ def train_voice_model(
     augment: bool = True,
     cache_dir: str | Path | None = None,
     threads: int | None = None,
-    limit_actors: Sequence[int] | None = None,
 ) -> dict:
     """Train on every actor of `data` except `val_actors`; save the ensemble to `output` (+ `.json`).
 
@@ -217,8 +217,6 @@ def train_voice_model(
 
     started = time.time()
     index = find_ravdess(data)
-    if limit_actors:
-        index = index.select(limit_actors)
     val_set = sorted(set(val_actors or ()))
     train_index = index.select(exclude=val_set)
     val_index = index.select(val_set) if val_set else RavdessIndex(())
@@ -233,8 +231,11 @@ def train_voice_model(
     variants = ("orig",) + (AUGMENTATIONS if augment else ())
     log.info("features for %d training files (%s) and %d validation files", len(train_index),
              ", ".join(variants), len(val_index))
-    train_feats = {v: _normalised(f) for v, f in file_features(train_index.files, extractor, variants, cache_dir).items()}
-    val_feats = _normalised(file_features(val_index.files, extractor, ("orig",), cache_dir)["orig"]) if val_index.files else []
+    # one cache entry for every file found (training and validation actors alike), then split
+    every = file_features(index.files, extractor, variants, cache_dir)
+    is_val = np.isin([f.actor for f in index.files], val_set)
+    train_feats = {v: _normalised([x for x, held in zip(f, is_val) if not held]) for v, f in every.items()}
+    val_feats = _normalised([x for x, held in zip(every["orig"], is_val) if held])
     labels, val_labels = train_index.labels, val_index.labels
     checkpoint_dir = Path(checkpoint_dir or Path(output).with_suffix(".ckpt"))
     trained, histories = [], []
@@ -269,27 +270,25 @@ def train_voice_model(
         "keras": keras.__version__,
         "licence": "CC BY-NC-SA 4.0 (trained on RAVDESS, Livingstone & Russo 2018)",
     }
-    save_model(trained, extractor.n_features, temperature, meta, output)
+    save_model(trained, extractor.n_features, cfg, temperature, meta, output)
     log.info("saved %s (validation actors %s: accuracy %s, temperature %.2f)", output,
              format_actors(val_index.actors) or "none", "n/a" if val_accuracy is None else f"{val_accuracy:.3f}",
              temperature)
     return meta
 
 
-def save_model(members, n_features: int, temperature: float, meta: dict, output: str | Path) -> Path:
+def save_model(members, n_features: int, cfg: TrainConfig, temperature: float, meta: dict,
+               output: str | Path) -> Path:
     """Write the inference ensemble (temperature built in, no optimizer state) and its `.json` beside it."""
     clean = []
-    for i, m in enumerate(members):
-        widths = tuple(m.get_layer(f"b{j}_conv0").filters for j in range(len([l for l in m.layers if l.name.endswith("_conv0")])))
-        fresh = build_voice_model(n_features, None, widths, dense=m.get_layer("head_dense").units, name=f"member{i}")
-        fresh.set_weights([np.asarray(w, dtype=np.float32) for w in m.get_weights()])
+    for i, member in enumerate(members):
+        fresh = build_voice_model(n_features, None, cfg.widths, cfg.dropout, cfg.dense, name=f"member{i}")
+        fresh.set_weights([np.asarray(w, dtype=np.float32) for w in member.get_weights()])
         clean.append(fresh)
     ensemble = build_ensemble(clean, n_features, temperature)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.stem + ".tmp.keras")
-    ensemble.save(tmp)
-    tmp.replace(output)
-    meta_path = output.with_suffix(".json")
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    with atomic_output(output) as tmp:   # the temp name ends in .keras, as Keras requires
+        ensemble.save(tmp)
+    with atomic_output(output.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n")
     return output
