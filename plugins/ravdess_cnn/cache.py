@@ -38,7 +38,7 @@ def augment_waveform(y: np.ndarray, rate: int, variant: str, seed: int = 0) -> n
         return y
     if variant.startswith("speed"):
         factor = float(variant[5:])
-        return librosa.resample(y, orig_sr=rate, target_sr=int(round(rate / factor)), res_type="soxr_hq")
+        return librosa.resample(y, orig_sr=rate, target_sr=round(rate / factor), res_type="soxr_hq")
     if variant.startswith("pitch"):
         return librosa.effects.pitch_shift(y, sr=rate, n_steps=float(variant[5:]), res_type="soxr_hq")
     if variant.startswith("noise"):

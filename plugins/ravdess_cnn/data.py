@@ -44,7 +44,7 @@ def parse_name(path: str | Path) -> RavdessFile | None:
     match = _NAME.match(path.stem)
     if not match or path.suffix.lower() not in AUDIO_SUFFIXES:
         return None
-    modality, channel, emotion, intensity, statement, repetition, actor = (int(g) for g in match.groups())
+    modality, channel, _, intensity, statement, repetition, actor = (int(g) for g in match.groups())
     code = match.group(3)
     if (modality not in (1, 3) or channel not in (1, 2) or code not in RAVDESS_CODES or intensity not in (1, 2)
             or statement not in (1, 2) or repetition not in (1, 2) or actor < 1):
