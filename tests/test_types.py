@@ -84,3 +84,18 @@ def test_timeline_table_schema_and_gaps():
     assert timeline.summary() == [("happy", 1.0)]
     with pytest.raises(TypeError):
         timeline.components["fusion"] = "product"
+
+
+def test_atomic_output_has_the_usual_permissions(tmp_path):
+    import os
+
+    from emofuse.atomic import atomic_output
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "out.csv") as tmp:
+            tmp.write_text("x\n")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
