@@ -24,8 +24,8 @@ PIPELINE_KINDS = ("face_detector", "visual_classifier", "audio_features", "audio
 class AnalysisOptions:
     """How to analyse: segment length, frame sampling, which components (by name) and their options.
 
-    `fps=None` analyses every frame; `detect_fps` then re-runs the face detector only that often
-    and carries the boxes over to the frames in between (every frame is still classified).
+    `fps=None` analyses every frame. `detect_fps` runs the face detector at most that often and
+    carries its boxes over to the analysed frames in between (each is still classified).
     `smooth` ("ema[:N]" or "median[:N]") smooths the scores over N neighbouring segments.
     """
 
@@ -131,7 +131,7 @@ class Pipeline:
         frames = _FrameCursor(iter_frames(info, opts.fps)) if use_video else None
         audio = AudioStream(info.path, ANALYSIS_SAMPLE_RATE) if use_audio else None
         segments: list[SegmentResult] = []
-        boxes_state = _BoxCarry(opts.detect_fps if opts.fps is None else None)
+        boxes_state = _BoxCarry(opts.detect_fps)
         try:
             for start, end in bounds:
                 errors: list[str] = []

@@ -51,17 +51,15 @@ def test_every_frame_and_sampled_frames(media_dir):
     assert sampled[0][1].shape == (120, 160, 3) and sampled[0][1].mean() > 200  # RGB white
 
 
-def test_detect_fps_reuses_boxes_between_detections(fake_components, media_dir):
-    class Counting(Plugin):
-        calls = 0
-
-    pipeline = Pipeline(AnalysisOptions(fps=None, detect_fps=2.0, **FAKE_CHOICES))
+@pytest.mark.parametrize("fps", [None, 4.0])
+def test_detect_fps_reuses_boxes_between_detections(fake_components, media_dir, fps):
+    pipeline = Pipeline(AnalysisOptions(fps=fps, detect_fps=2.0, **FAKE_CHOICES))
     detector = pipeline.face_detector
     seen = []
     original = detector.detect
     detector.detect = lambda frame: seen.append(1) or original(frame)
     timeline = pipeline.analyze(media_dir / "clip.mp4")
-    assert len(seen) == 6  # 3 s at 2 detections per second, for 30 frames
+    assert len(seen) == 6  # 3 s at 2 detections per second, for 30 (or 12 sampled) frames
     assert timeline.segments[0].faces == 1
 
 

@@ -43,7 +43,8 @@ def add_parser(sub) -> None:
     g.add_argument("--fps", type=fps_value, default=4.0, metavar="N|all",
                    help="faces sampled per second (default 4); 'all' classifies every frame")
     g.add_argument("--detect-fps", type=positive_float, default=None, metavar="N",
-                   help="with --fps all: run the face detector N times a second and reuse its boxes in between")
+                   help="run the face detector at most N times a second and reuse its boxes on the analysed "
+                        "frames in between (faster; default: detect on every analysed frame)")
     g.add_argument("--smooth", metavar="METHOD[:N]",
                    help="smooth scores over N segments: median:5 (centred) or ema:3 (causal); default off")
     g.add_argument("--no-video", dest="video", action="store_false", help="ignore the picture (voice only)")
