@@ -95,7 +95,8 @@ def iter_frames(info: MediaInfo, sample_fps: float | None) -> Iterator[tuple[flo
             ok, frame = capture.retrieve()
             if not ok:
                 break
-            next_time = time + step if step else 0.0
+            while step and next_time <= time + 1e-6:  # a fixed grid: no drift when fps don't divide
+                next_time += step
             yield time, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
         capture.release()

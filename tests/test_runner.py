@@ -195,3 +195,9 @@ def test_segment_bounds_merge_a_tiny_tail():
     assert segment_bounds(2.06, 1.0) == [(0, 1), (1, 2.06)]
     assert segment_bounds(2.5, 1.0) == [(0, 1), (1, 2), (2, 2.5)]
     assert segment_bounds(0.1, 1.0) == [(0, 0.1)]
+
+
+def test_sampling_keeps_its_rate_when_it_does_not_divide_the_video_fps(media_dir):
+    info = probe(media_dir / "clip.mp4")  # 10 frames/s
+    times = [round(t, 2) for t, _ in iter_frames(info, 4.0)]
+    assert times == [0.0, 0.3, 0.5, 0.8, 1.0, 1.3, 1.5, 1.8, 2.0, 2.3, 2.5, 2.8]
