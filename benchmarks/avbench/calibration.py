@@ -1,11 +1,11 @@
 """Calibration of each modality's segment scores against the clip's label: NLL, ECE, temperature."""
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from emofuse.calibration import expected_calibration_error, minimise_log_t
 from emofuse.labels import LABELS
 
 from .scoring import face_scores_at, voice_scores_at
@@ -22,27 +22,7 @@ def nll(probabilities: np.ndarray, labels: Sequence[int]) -> float:
 
 def ece(probabilities: np.ndarray, labels: Sequence[int], bins: int = 15) -> float:
     """Expected calibration error (the face model's own definition: 15 equal-width confidence bins)."""
-    from emofuse.plugins.fer_cnn.predict import expected_calibration_error
-
     return expected_calibration_error(np.asarray(probabilities), np.asarray(labels), bins) if len(labels) else float("nan")
-
-
-def minimise_log_t(loss: Callable[[float], float], low: float = 0.05, high: float = 20.0, tol: float = 1e-4) -> float:
-    """The temperature in [low, high] minimising `loss(T)` (golden-section search on log T)."""
-    a, b = math.log(low), math.log(high)
-    ratio = (math.sqrt(5) - 1) / 2
-    c, d = b - ratio * (b - a), a + ratio * (b - a)
-    fc, fd = loss(math.exp(c)), loss(math.exp(d))
-    while b - a > tol:
-        if fc < fd:
-            b, d, fd = d, c, fc
-            c = b - ratio * (b - a)
-            fc = loss(math.exp(c))
-        else:
-            a, c, fc = c, d, fd
-            d = a + ratio * (b - a)
-            fd = loss(math.exp(d))
-    return round(math.exp((a + b) / 2), 4)
 
 
 def modality_segments(records: Sequence[dict], modality: str, split: str | None = None):

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from emofuse.calibration import softmax as softmax_rows
 from emofuse.labels import LABELS, RAVDESS_LABELS, RAVDESS_TO_CANONICAL
 from emofuse.types import EmotionScores
 
@@ -26,13 +27,6 @@ for _i, _label in enumerate(RAVDESS_LABELS):
 
 def cols(group: str) -> list[str]:
     return [f"{group}_{label}" for label in LABELS]
-
-
-def softmax_rows(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def face_scores_at(crops: Sequence[Sequence[float]], temperature: float) -> np.ndarray | None:

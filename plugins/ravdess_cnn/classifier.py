@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from emofuse.calibration import softmax
 from emofuse.errors import EmofuseError, IncompatibleComponentsError
 from emofuse.labels import LABELS, RAVDESS_LABELS, RAVDESS_TO_CANONICAL
 from emofuse.plugins.mfcc import specs_differ
@@ -43,13 +44,6 @@ def read_metadata(model_path: Path) -> dict:
 def to_canonical(probabilities: np.ndarray) -> np.ndarray:
     """(..., 8) RAVDESS probabilities -> (..., 7) canonical ones (calm + neutral summed)."""
     return np.asarray(probabilities, dtype=np.float64) @ _TO_CANONICAL
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class RavdessCnnClassifier:

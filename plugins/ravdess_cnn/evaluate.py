@@ -25,7 +25,9 @@ def evaluate_voice_model(data: str | Path, actors: Sequence[int] | None = None, 
     """
     from emofuse.plugins.mfcc import MfccExtractor
 
-    from .classifier import RavdessCnnClassifier, softmax, to_canonical
+    from emofuse.calibration import softmax
+
+    from .classifier import RavdessCnnClassifier, to_canonical
     from .train import utterance_logits
 
     index = find_ravdess(data, actors)

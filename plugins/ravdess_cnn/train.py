@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from emofuse.atomic import atomic_output
+from emofuse.calibration import fit_temperature
 from emofuse.errors import DatasetError
 from emofuse.labels import RAVDESS_LABELS
 
@@ -121,20 +122,6 @@ def utterance_logits(predict, utterances: Sequence[np.ndarray], frames: int = WI
     out = np.zeros((len(utterances), logits.shape[1]), dtype=np.float64)
     np.add.at(out, owner, logits)
     return (out / np.bincount(owner, minlength=len(utterances))[:, None]).astype(np.float32)
-
-
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The softmax temperature minimising the negative log-likelihood (grid search, 0.5-5)."""
-    if len(labels) == 0:
-        return 1.0
-    best, best_nll = 1.0, np.inf
-    for t in np.arange(0.5, 5.01, 0.05):
-        z = logits / t
-        z = z - z.max(axis=1, keepdims=True)
-        nll = -np.mean(z[np.arange(len(labels)), labels] - np.log(np.exp(z).sum(axis=1)))
-        if nll < best_nll:
-            best, best_nll = float(t), nll
-    return round(best, 3)
 
 
 def train_member(variants: dict[str, list[np.ndarray]], labels: np.ndarray, val: list[np.ndarray] | None,
@@ -246,7 +233,7 @@ def train_voice_model(
         histories.append(history)
     ensemble = build_ensemble(trained, extractor.n_features)
     logits = utterance_logits(ensemble.predict_on_batch, val_feats, cfg.frames) if val_feats else None
-    temperature = fit_temperature(logits, val_labels) if logits is not None else 1.0
+    temperature = fit_temperature(logits, val_labels) if logits is not None and len(val_labels) else 1.0
     val_accuracy = float(np.mean(logits.argmax(1) == val_labels)) if logits is not None else None
     meta = {
         "labels": list(RAVDESS_LABELS),
