@@ -165,12 +165,15 @@ class Pipeline:
                      errors: list[str]) -> tuple[EmotionScores | None, int]:
         crops, most = [], 0
         for time, frame in frames:
-            boxes = carry.boxes(time, lambda f=frame: self._guard("face_detector", errors, lambda: _check_boxes(self.face_detector.detect(f))))
+            def detect(f=frame):
+                return self._guard("face_detector", errors, lambda: _check_boxes(self.face_detector.detect(f)))
+
+            boxes = carry.boxes(time, detect)
             if boxes is None:
                 continue
-            boxes = [b for b in boxes if b.crop(frame).size]
-            most = max(most, len(boxes))
-            crops.extend(b.crop(frame) for b in boxes)
+            found = [crop for crop in (b.crop(frame) for b in boxes) if crop.size]
+            most = max(most, len(found))
+            crops.extend(found)
         if not crops:
             return None, most
         scores = self._guard("visual_classifier", errors,
@@ -189,11 +192,11 @@ class Pipeline:
         if is_silent(own, self.options.silence_db):
             return None
 
-        def classify():
-            features = self.audio_features.extract(window, rate)
-            return _check_scores(self.audio_classifier.classify(features), True)
-
-        return self._guard("audio_classifier", errors, classify)
+        features = self._guard("audio_features", errors, lambda: _check_features(self.audio_features.extract(window, rate)))
+        if features is None:
+            return None
+        return self._guard("audio_classifier", errors,
+                           lambda: _check_scores(self.audio_classifier.classify(features), True))
 
     def _guard(self, kind: str, errors: list[str], call: Callable[[], Any]) -> Any:
         """Run one component call; a failure is recorded for the segment (and warned once), not raised."""
@@ -260,6 +263,13 @@ def _check_boxes(boxes) -> list[FaceBox]:
         if not isinstance(box, FaceBox):
             raise TypeError(f"detect() must return FaceBox objects, got {type(box).__name__}")
     return boxes
+
+
+def _check_features(features) -> np.ndarray:
+    features = np.asarray(features)
+    if features.ndim != 2 or not np.issubdtype(features.dtype, np.number):
+        raise TypeError(f"extract() must return a 2-D numeric array, got shape {features.shape}, {features.dtype}")
+    return features
 
 
 def _check_scores(scores, optional: bool) -> EmotionScores | None:

@@ -201,3 +201,27 @@ def test_sampling_keeps_its_rate_when_it_does_not_divide_the_video_fps(media_dir
     info = probe(media_dir / "clip.mp4")  # 10 frames/s
     times = [round(t, 2) for t, _ in iter_frames(info, 4.0)]
     assert times == [0.0, 0.3, 0.5, 0.8, 1.0, 1.3, 1.5, 1.8, 2.0, 2.3, 2.5, 2.8]
+
+
+class _BrokenFeatures:
+    feature_spec = {"kind": "energy", "frame": 160}
+
+    def extract(self, samples, sample_rate):
+        raise ValueError("no codec for that")
+
+
+class _BrokenFeaturesPlugin:
+    @hookimpl
+    def register_audio_feature_extractors(self, register):
+        register("broken-energy", _BrokenFeatures)
+
+
+def test_a_failing_feature_extractor_is_named_as_such(monkeypatch, media_dir):
+    from emofuse import api, plugin_manager
+
+    components = collect_components(extra_plugins={"fakes": Plugin(), "broken": _BrokenFeaturesPlugin()})
+    monkeypatch.setattr(plugin_manager, "_cached", components)
+    monkeypatch.setattr(api, "_pipelines", {})
+    with pytest.warns(RuntimeWarning, match="audio features 'broken-energy' \\(plugin broken\\) failed: ValueError"):
+        timeline = emofuse.analyze(media_dir / "voice.wav", **{**FAKE_CHOICES, "audio_features": "broken-energy"})
+    assert all(s.voice is None and s.errors for s in timeline.segments)
