@@ -192,7 +192,11 @@ class Pipeline:
         if is_silent(own, self.options.silence_db):
             return None
 
-        features = self._guard("audio_features", errors, lambda: _check_features(self.audio_features.extract(window, rate)))
+        return self.classify_voice(window, rate, errors)
+
+    def classify_voice(self, samples: np.ndarray, rate: int, errors: list[str]) -> EmotionScores | None:
+        """Features, then the audio classifier, on one window; each failure recorded under its own kind."""
+        features = self._guard("audio_features", errors, lambda: _check_features(self.audio_features.extract(samples, rate)))
         if features is None:
             return None
         return self._guard("audio_classifier", errors,

@@ -18,7 +18,7 @@ import numpy as np
 from ..audio import is_silent
 from ..components import AudioSource, VideoSource
 from ..errors import EmofuseError, MediaError
-from ..runner import Pipeline, _check_scores
+from ..runner import Pipeline
 from ..types import EmotionScores
 
 # --------------------------------------------------------------------------- choosing sources
@@ -209,12 +209,7 @@ class VoiceWorker(_SourceThread):
         rate = int(self.source.sample_rate)
         if is_silent(samples[-max(1, int(self.own * rate)):], self.pipeline.options.silence_db):
             return None
-
-        def call():
-            features = self.pipeline.audio_features.extract(samples, rate)
-            return _check_scores(self.pipeline.audio_classifier.classify(features), True)
-
-        return self.pipeline._guard("audio_classifier", errors, call)
+        return self.pipeline.classify_voice(samples, rate, errors)
 
     def take(self) -> list[tuple[float, EmotionScores | None, list[str]]]:
         with self._lock:
