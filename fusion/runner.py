@@ -14,6 +14,7 @@ from .audio import ANALYSIS_SAMPLE_RATE, SILENCE_DB, is_silent
 from .errors import EmofuseError, MediaError
 from .media import AudioStream, MediaInfo, iter_frames, probe
 from .plugin_manager import Components, get_components
+from .tracking import FaceTracker
 from .types import EmotionScores, FaceBox, SegmentResult, Timeline
 
 #: Component kinds a pipeline is made of, in the order they run.
@@ -24,14 +25,18 @@ PIPELINE_KINDS = ("face_detector", "visual_classifier", "audio_features", "audio
 class AnalysisOptions:
     """How to analyse: segment length, frame sampling, which components (by name) and their options.
 
-    `fps=None` analyses every frame. `detect_fps` runs the face detector at most that often and
-    carries its boxes over to the analysed frames in between (each is still classified).
+    `fps=None` analyses every frame. `detect_fps` runs the full-frame face detection at most that
+    often (`math.inf`: on every analysed frame; None: once a second when the detector can track
+    faces, else on every analysed frame); on the analysed frames in between, faces are tracked
+    (found again near where they were, see `emofuse.tracking`), or with `track=False` their boxes
+    reused. Every analysed frame's faces are classified.
     `smooth` ("ema[:N]" or "median[:N]") smooths the scores over N neighbouring segments.
     """
 
     segment: float = 1.0
     fps: float | None = 4.0
     detect_fps: float | None = None
+    track: bool = True
     face_detector: str = "haar"
     visual_classifier: str = "fer-cnn"
     audio_features: str = "mfcc"
@@ -131,13 +136,13 @@ class Pipeline:
         frames = _FrameCursor(iter_frames(info, opts.fps)) if use_video else None
         audio = AudioStream(info.path, ANALYSIS_SAMPLE_RATE) if use_audio else None
         segments: list[SegmentResult] = []
-        boxes_state = _BoxCarry(opts.detect_fps)
+        tracker = self.face_tracker() if use_video else None
         try:
             for start, end in bounds:
                 errors: list[str] = []
                 face, faces = (None, 0)
                 if frames is not None:
-                    face, faces = self._face_scores(frames.until(end), boxes_state, errors)
+                    face, faces = self._face_scores(frames.until(end), tracker, errors)
                 voice = self._voice_scores(audio, start, end, info.duration, errors) if audio else None
                 fused = self._guard("fusion", errors, lambda: _check_scores(self.fusion.fuse(face, voice), True))
                 result = SegmentResult(start, end, face, voice, fused, faces, tuple(errors))
@@ -161,14 +166,11 @@ class Pipeline:
 
     # -- one modality at a time ------------------------------------------------------------------
 
-    def _face_scores(self, frames: Sequence[tuple[float, np.ndarray]], carry: _BoxCarry,
+    def _face_scores(self, frames: Sequence[tuple[float, np.ndarray]], tracker: FaceTracker,
                      errors: list[str]) -> tuple[EmotionScores | None, int]:
         crops, most = [], 0
         for time, frame in frames:
-            def detect(f=frame):
-                return self._guard("face_detector", errors, lambda: _check_boxes(self.face_detector.detect(f)))
-
-            boxes = carry.boxes(time, detect)
+            boxes = self.find_faces(tracker, time, frame, errors)
             if boxes is None:
                 continue
             found = [crop for crop in (b.crop(frame) for b in boxes) if crop.size]
@@ -179,6 +181,24 @@ class Pipeline:
         scores = self._guard("visual_classifier", errors,
                              lambda: _check_score_list(self.visual_classifier.classify(crops), len(crops)))
         return (EmotionScores.mean(scores) if scores else None), most
+
+    def face_tracker(self) -> FaceTracker:
+        """A fresh FaceTracker for one stream, honouring --detect-fps, --no-track and the detector."""
+        return FaceTracker(self.options.detect_fps, self.options.track,
+                           can_track=callable(getattr(self.face_detector, "track", None)))
+
+    def find_faces(self, tracker: FaceTracker, time: float, frame: np.ndarray,
+                   errors: list[str]) -> list[FaceBox] | None:
+        """The faces of one frame: a full-frame detection or tracking, as `tracker` decides."""
+        detector = self.face_detector
+
+        def detect() -> list[FaceBox] | None:
+            return self._guard("face_detector", errors, lambda: _check_boxes(detector.detect(frame)))
+
+        def track(boxes: list[FaceBox]) -> list[FaceBox] | None:
+            return self._guard("face_detector", errors, lambda: _check_boxes(detector.track(frame, boxes)))
+
+        return tracker.boxes(time, detect, track if tracker.track else None)
 
     def _voice_scores(self, audio: AudioStream, start: float, end: float, duration: float,
                       errors: list[str]) -> EmotionScores | None:
@@ -245,20 +265,6 @@ class _FrameCursor:
                 return out
             out.append(self._next)
             self._next = None
-
-
-class _BoxCarry:
-    """Runs the detector at most `detect_fps` times a second and reuses its boxes in between."""
-
-    def __init__(self, detect_fps: float | None) -> None:
-        self.period = 1.0 / detect_fps if detect_fps else 0.0
-        self.last_time, self.last = -math.inf, None
-
-    def boxes(self, time: float, detect: Callable[[], list[FaceBox] | None]) -> list[FaceBox] | None:
-        if self.period and self.last is not None and time - self.last_time < self.period - 1e-9:
-            return self.last
-        self.last, self.last_time = detect(), time
-        return self.last
 
 
 def _check_boxes(boxes) -> list[FaceBox]:

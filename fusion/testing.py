@@ -466,6 +466,8 @@ def check_face_detector(detector: Any) -> None:
 
     On `make_frame()` it returns a sequence of FaceBox, all inside the frame, one of them on
     the face; it does not modify the frame; on a face-less frame it returns an empty sequence.
+    A detector with the optional `track(frame, boxes)` must find the face again after it moved a
+    little, return nothing once it left, and nothing for no boxes.
     """
     name = _name(detector)
     assert callable(getattr(detector, "detect", None)), f"{name} has no detect(frame) method"
@@ -486,6 +488,27 @@ def check_face_detector(detector: Any) -> None:
     empty = detector.detect(make_frame(face=False))
     assert _is_sequence(empty), f"{name}.detect must return a list on a face-less frame, got {type(empty).__name__}"
     assert len(empty) == 0, f"{name}.detect found faces on a plain grey frame: {list(empty)}"
+    if callable(getattr(detector, "track", None)):
+        _check_tracking(detector, name)
+
+
+def _check_tracking(detector: Any, name: str) -> None:
+    """The optional `track(frame, boxes)`: finds a face that moved a little, drops one that left."""
+    before = expected_face_box()
+    moved = make_frame(offset=(16, 10))
+    original = moved.copy()
+    boxes = detector.track(moved, [before])
+    assert _is_sequence(boxes) and all(isinstance(b, FaceBox) for b in boxes), (
+        f"{name}.track must return a list of FaceBox, got {boxes!r}")
+    assert np.array_equal(moved, original), f"{name}.track modified the frame it was given"
+    face = expected_face_box(offset=(16, 10))
+    centres = [(b.x + b.width / 2, b.y + b.height / 2) for b in boxes]
+    assert any(face.x <= cx <= face.x + face.width and face.y <= cy <= face.y + face.height for cx, cy in centres), (
+        f"{name}.track lost the face that moved from {before} to {face}; it returned {list(boxes)}")
+    gone = detector.track(make_frame(face=False), [before])
+    assert _is_sequence(gone) and len(gone) == 0, f"{name}.track kept a face that left the frame: {gone!r}"
+    nothing = detector.track(moved, [])
+    assert _is_sequence(nothing) and len(nothing) == 0, f"{name}.track([]) must return [], got {nothing!r}"
 
 
 def _check_scores_list(result: Any, expected: int, who: str) -> None:

@@ -94,3 +94,30 @@ def test_missing_model_is_a_clear_error(monkeypatch, tmp_path):
     (tmp_path / "junk.keras").write_bytes(b"not a model")
     with pytest.raises(EmofuseError, match="junk.keras: cannot load"):
         FerCnnClassifier(model=tmp_path / "junk.keras")
+
+
+def test_bfloat16_precision_gives_nearly_the_float32_scores(model_path):
+    from emofuse.plugins.fer_cnn import FerCnnClassifier
+
+    exact = FerCnnClassifier(model=model_path, precision="float32")
+    fast = FerCnnClassifier(model=model_path, precision="bfloat16")
+    import keras
+
+    assert keras.mixed_precision.global_policy().name == "float32"  # left as it was
+    assert fast.model.layers[1].compute_dtype == "bfloat16" and exact.model.layers[1].compute_dtype == "float32"
+    a = np.array([s.values for s in exact.classify(_crops())])
+    b = np.array([s.values for s in fast.classify(_crops())])
+    assert np.abs(a - b).max() < 0.03
+    assert (a.argmax(axis=1) == b.argmax(axis=1)).all()
+
+
+def test_precision_is_checked_and_auto_follows_the_cpu(monkeypatch):
+    from emofuse.plugins.fer_cnn import artifacts
+
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16"):
+        artifacts.resolve_precision("float16")
+    monkeypatch.setattr(artifacts, "cpu_has_bfloat16", lambda: False)
+    assert artifacts.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(artifacts, "cpu_has_bfloat16", lambda: True)
+    assert artifacts.resolve_precision("auto") == "bfloat16"
+    assert artifacts.resolve_precision("float32") == "float32"

@@ -74,3 +74,20 @@ def test_normalise_and_windows():
 def test_from_spec_rebuilds_the_same_extractor():
     for ex in (MfccExtractor(n_mfcc=20, deltas=1), MfccExtractor(kind="logmel", n_mels=40, hop_length=320)):
         assert MfccExtractor.from_spec(ex.feature_spec).feature_spec == ex.feature_spec
+
+
+@pytest.mark.parametrize("options", [{}, {"n_mels": 40, "fmin": 50.0, "fmax": 7000.0}, {"n_fft": 1024, "win_length": 800}])
+def test_mel_power_matches_librosa_melspectrogram(options):
+    import librosa
+
+    from emofuse.plugins.mfcc import mel_power
+
+    spec = MfccExtractor(kind="logmel", **options).feature_spec
+    y = voice(1.3, spec["sample_rate"]).astype(np.float32)
+    ours = mel_power(y, spec)
+    reference = librosa.feature.melspectrogram(
+        y=y, sr=spec["sample_rate"], n_fft=spec["n_fft"], win_length=spec["win_length"],
+        hop_length=spec["hop_length"], window="hann", n_mels=spec["n_mels"], fmin=spec["fmin"],
+        fmax=spec["fmax"], power=2.0)
+    assert ours.shape == reference.shape
+    np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-6 * reference.max())

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import add_component_arguments, component_choices, fps_value, positive_float
+from .options import add_component_arguments, add_detection_arguments, component_choices, fps_value, positive_float
 
 EPILOG = """\
 examples:
@@ -42,9 +42,7 @@ def add_parser(sub) -> None:
     g.add_argument("--segment", type=positive_float, default=1.0, metavar="SECONDS", help="segment length (default 1)")
     g.add_argument("--fps", type=fps_value, default=4.0, metavar="N|all",
                    help="faces sampled per second (default 4); 'all' classifies every frame")
-    g.add_argument("--detect-fps", type=positive_float, default=None, metavar="N",
-                   help="run the face detector at most N times a second and reuse its boxes on the analysed "
-                        "frames in between (faster; default: detect on every analysed frame)")
+    add_detection_arguments(g)
     g.add_argument("--smooth", metavar="METHOD[:N]",
                    help="smooth scores over N segments: median:5 (centred) or ema:3 (causal); default off")
     g.add_argument("--no-video", dest="video", action="store_false", help="ignore the picture (voice only)")
@@ -63,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from .console import ProgressReporter, print_summary
 
     options = AnalysisOptions(
-        segment=args.segment, fps=args.fps, detect_fps=args.detect_fps, video=args.video, audio=args.audio,
+        segment=args.segment, fps=args.fps, detect_fps=args.detect_fps, track=args.track, video=args.video, audio=args.audio,
         smooth=args.smooth, **component_choices(args, args.component_options),
     )
     pipeline = Pipeline(options)

@@ -5,7 +5,7 @@ import argparse
 
 from emofuse.runner import AnalysisOptions
 
-from .options import add_component_arguments, component_choices, parse_value, positive_float
+from .options import add_component_arguments, add_detection_arguments, component_choices, parse_value, positive_float
 
 EPILOG = """\
 examples:
@@ -45,9 +45,7 @@ def add_parser(sub) -> None:
     p.add_argument("--segment", type=positive_float, default=1.0, metavar="SECONDS", help="row length (default 1)")
     p.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS",
                    help="stop after this long (default: until q, Esc or Ctrl-C)")
-    p.add_argument("--detect-fps", type=positive_float, default=None, metavar="N",
-                   help="run the face detector N times a second and reuse its boxes in between "
-                        "(default: every frame); faces are still classified on every frame")
+    add_detection_arguments(p)
     p.add_argument("--no-window", dest="window", action="store_false",
                    help="no OpenCV window: a view in the terminal instead")
     add_component_arguments(p, "component option, repeatable; KIND may also be camera or mic "
@@ -78,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     sources, rest = split_source_options(args.component_options)
     options = AnalysisOptions(
-        segment=args.segment, fps=None, detect_fps=args.detect_fps, video=args.video, audio=args.audio,
+        segment=args.segment, fps=None, detect_fps=args.detect_fps, track=args.track, video=args.video, audio=args.audio,
         **component_choices(args, rest),
     )
     output = Path(args.output) if args.output else None

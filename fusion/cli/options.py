@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 
 from emofuse.runner import PIPELINE_KINDS, AnalysisOptions
 
@@ -60,6 +61,28 @@ def fps_value(text: str) -> float | None:
     if value <= 0:
         raise argparse.ArgumentTypeError("--fps must be > 0, or 'all'")
     return value
+
+
+def detect_fps_value(text: str) -> float:
+    """--detect-fps: a positive number, or 'all' (math.inf) for a full-frame detection on every frame."""
+    value = fps_value(text)
+    return math.inf if value is None else value
+
+
+def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
+    """--detect-fps and --no-track (shared by analyze and live)."""
+    from emofuse.tracking import DEFAULT_DETECT_FPS
+
+    parser.add_argument(
+        "--detect-fps", type=detect_fps_value, default=None, metavar="N|all",
+        help=f"full-frame face detections per second (default {DEFAULT_DETECT_FPS:g} when the detector "
+             "can track faces, as haar can, else 'all'); on the frames in between, each face is "
+             "tracked: found again near where it was. 'all': a full-frame detection on every analysed "
+             "frame (slowest; new faces are found at once)")
+    parser.add_argument(
+        "--no-track", dest="track", action="store_false",
+        help="do not track faces: a full-frame detection on every analysed frame, or with --detect-fps N "
+             "the last boxes reused in between (fastest, but a box can outlive its face)")
 
 
 def positive_float(text: str) -> float:

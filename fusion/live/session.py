@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmofuseError
-from ..runner import Pipeline, _BoxCarry, _check_boxes, _check_score_list, _check_scores
+from ..runner import Pipeline, _check_score_list, _check_scores
+from ..tracking import FaceTracker
 from ..table import COLUMNS, segment_row
 from ..types import EmotionScores, SegmentResult
 from .sources import (
@@ -162,7 +163,7 @@ class LiveSession:
         self._t0 = 0.0
         self._prepared = self.started = False
         self._grabber: LatestFrame | None = None
-        self._boxes = _BoxCarry(pipeline.options.detect_fps)  # --detect-fps: reuse boxes in between
+        self._tracker: FaceTracker | None = None  # made with the first frame, once the detector exists
 
     # -- components ----------------------------------------------------------------------------
 
@@ -259,8 +260,9 @@ class LiveSession:
 
     def _on_frame(self, stamp: float, frame: np.ndarray) -> None:
         p, errors = self.pipeline, []
-        boxes = self._boxes.boxes(stamp, lambda: p._guard(
-            "face_detector", errors, lambda: _check_boxes(p.face_detector.detect(frame)))) or []
+        if self._tracker is None:
+            self._tracker = p.face_tracker()
+        boxes = p.find_faces(self._tracker, stamp, frame, errors) or []
         boxes = [b for b in boxes if b.crop(frame).size]
         scores: list[EmotionScores] = []
         if boxes:

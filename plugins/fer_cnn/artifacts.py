@@ -38,15 +38,47 @@ def resolve_model_path(model: str | Path | None) -> Path:
     return path
 
 
-def load_face_model(model: str | Path | None = None):
-    """Load a `fer-cnn` Keras model (inference only, no optimizer); TensorFlow is imported here."""
+#: `precision` values of the face model: "auto" is bfloat16 where the CPU computes it natively.
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def cpu_has_bfloat16() -> bool:
+    """True when this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX; read on Linux)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in (" avx512_bf16", " amx_bf16"))
+
+
+def resolve_precision(precision: str) -> str:
+    """"auto" -> "bfloat16" or "float32" for this machine; anything else is checked and returned."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        return "bfloat16" if cpu_has_bfloat16() else "float32"
+    return precision
+
+
+def load_face_model(model: str | Path | None = None, precision: str = "float32"):
+    """Load a `fer-cnn` Keras model (inference only, no optimizer); TensorFlow is imported here.
+
+    `precision="bfloat16"` computes in bfloat16 with the float32 weights (about 1.5x faster on
+    CPUs with native bfloat16; `resolve_precision("auto")` picks it there).
+    """
     path = resolve_model_path(model)
+    precision = resolve_precision(precision)
     import keras
 
     try:
-        return keras.models.load_model(path, compile=False)
+        loaded = keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a corrupt or foreign file
         raise EmofuseError(f"{path}: cannot load as a Keras face model ({type(exc).__name__}: {exc})") from None
+    if precision == "float32":
+        return loaded
+    from .model import rebuild
+
+    return rebuild(loaded, "mixed_bfloat16")
 
 
 def read_metadata(model_path: str | Path) -> dict:

@@ -9,7 +9,7 @@ import numpy as np
 from emofuse.labels import LABELS
 from emofuse.types import EmotionScores
 
-from .artifacts import load_face_model, read_metadata, resolve_model_path
+from .artifacts import load_face_model, read_metadata, resolve_model_path, resolve_precision
 from .predict import predict_probabilities
 
 
@@ -19,10 +19,12 @@ class FerCnnClassifier:
     `model`: a .keras file (default: the shipped model). `flip_average`: also score each mirrored
     crop and average the logits. `temperature`: divides the logits before the softmax; None uses
     the temperature stored in the model's metadata (fitted on PublicTest), or 1.0 without one.
+    `precision`: "auto" (bfloat16 where the CPU computes it natively, else float32), "float32"
+    or "bfloat16"; bfloat16 is about 1.5x faster and changes PublicTest accuracy by under 0.1 point.
     """
 
     def __init__(self, model: str | Path | None = None, flip_average: bool = True,
-                 temperature: float | None = None) -> None:
+                 temperature: float | None = None, precision: str = "auto") -> None:
         path = resolve_model_path(model)
         metadata = read_metadata(path)
         labels = tuple(metadata.get("labels", LABELS))
@@ -33,7 +35,8 @@ class FerCnnClassifier:
         self.temperature = float(temperature if temperature is not None else metadata.get("temperature", 1.0))
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
-        self.model = load_face_model(path)
+        self.precision = resolve_precision(precision)
+        self.model = load_face_model(path, self.precision)
 
     def classify(self, crops: Sequence[np.ndarray]) -> list[EmotionScores]:
         """One EmotionScores per crop, in order; [] for no crops."""
@@ -43,4 +46,4 @@ class FerCnnClassifier:
         return [EmotionScores.from_array(row, normalize=True) for row in probabilities]
 
     def __repr__(self) -> str:
-        return f"FerCnnClassifier({str(self.model_path)!r}, flip_average={self.flip_average}, temperature={self.temperature})"
+        return f"FerCnnClassifier({str(self.model_path)!r}, flip_average={self.flip_average}, temperature={self.temperature}, precision={self.precision!r})"

@@ -61,6 +61,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-dir", metavar="D",
                         help="per-epoch checkpoint folder (None: OUTPUT with the suffix .ckpt)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
+    parser.add_argument("--init-from", metavar="MODEL",
+                        help="start from the weights of this .keras model (a warm restart that continues "
+                             "a finished run with a new schedule) instead of random weights")
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=True,
                         help="train in bfloat16 mixed precision (fast on CPUs with AMX/AVX512-BF16)")
     parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training faces only")
@@ -79,6 +82,8 @@ def _train_command(args: argparse.Namespace) -> str:
         parts += ["--learning-rate", str(args.learning_rate)]
     if args.limit:
         parts += ["--limit", str(args.limit)]
+    if getattr(args, "init_from", None):
+        parts += ["--init-from", str(args.init_from)]
     parts += [flag for flag, on in (("--tiny", args.tiny), ("--skip-bad", args.skip_bad)) if on]
     return shlex.join(parts)
 
@@ -97,7 +102,7 @@ def run_train(args: argparse.Namespace) -> int:
             args.data, args.output, epochs=args.epochs, batch_size=args.batch_size,
             learning_rate=args.learning_rate, seed=args.seed, checkpoint_dir=args.checkpoint_dir,
             resume=args.resume, mixed_precision=args.mixed_precision, limit=args.limit,
-            skip_bad=args.skip_bad, **(TINY if args.tiny else {}),
+            skip_bad=args.skip_bad, init_from=args.init_from, **(TINY if args.tiny else {}),
         )
         log.info("trained in %.0f s; model saved to %s", time.time() - started, args.output)
     else:  # the history of the run that made the model, when its checkpoint is still there
@@ -177,6 +182,9 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="DIR",
                         help="write the confusion heat map (PNG), the text report and the metrics JSON into DIR")
     parser.add_argument("--no-flip", action="store_true", help="score each face once, without its mirror image")
+    parser.add_argument("--precision", choices=("float32", "bfloat16", "auto"), default="float32",
+                        help="arithmetic of the network (default float32; the plugin uses auto: bfloat16 "
+                             "where the CPU computes it natively)")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -184,7 +192,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from emofuse.evaluation import evaluate_predictions, format_report, write_report
     from emofuse.labels import LABELS
 
-    from .artifacts import load_face_model, read_metadata, resolve_model_path
+    from .artifacts import load_face_model, read_metadata, resolve_model_path, resolve_precision
     from .data import load_fer2013
     from .predict import expected_calibration_error, negative_log_likelihood, predict_logits, softmax
 
@@ -195,7 +203,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         log.warning("scoring the %d Training faces too (the model may have trained on them)",
                     len(dataset.splits["Training"]))
     temperature = float(read_metadata(model_path).get("temperature", 1.0))
-    model = load_face_model(model_path)
+    model = load_face_model(model_path, args.precision)
     started = time.time()
     logits = predict_logits(model, faces.images, flip_average=not args.no_flip)
     elapsed = time.time() - started
@@ -205,6 +213,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "data": str(args.data),
         "split": args.split,
         "flip_average": not args.no_flip,
+        "precision": resolve_precision(args.precision),
         "skipped": dataset.skipped,
         "temperature": temperature,
         "nll": negative_log_likelihood(logits, faces.labels, temperature),

@@ -31,3 +31,26 @@ def build_face_model(widths: tuple[int, ...] = (32, 64, 128, 256), dropout: floa
     x = layers.Dropout(dropout, name="head_drop1")(x)
     logits = layers.Dense(len(LABELS), name="logits", dtype="float32")(x)
     return keras.Model(inputs, logits, name="fer_cnn")
+
+
+def architecture_of(model) -> dict:
+    """The `build_face_model` arguments that rebuild `model` (read from its layers)."""
+    widths = tuple(layer.filters for layer in model.layers if layer.name.endswith("_conv0"))
+    return {"widths": widths, "dense": model.get_layer("head_dense").units,
+            "dropout": model.get_layer("head_drop0").rate}
+
+
+def rebuild(model, policy: str = "float32"):
+    """A copy of `model` computing in the Keras dtype policy `policy` (e.g. "mixed_bfloat16"),
+    with the same float32 weights; the global policy is left as it was."""
+    import keras
+    import numpy as np
+
+    previous = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        clean = build_face_model(**architecture_of(model))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    clean.set_weights([np.asarray(w, dtype=np.float32) for w in model.get_weights()])
+    return clean

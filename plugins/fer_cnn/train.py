@@ -12,7 +12,7 @@ from emofuse.errors import DatasetError
 from emofuse.labels import LABELS
 
 from .data import load_fer2013
-from .model import build_face_model
+from .model import architecture_of, build_face_model, rebuild
 from .preprocess import FACE_SIZE, prepare_faces
 
 log = logging.getLogger(__name__)
@@ -88,13 +88,16 @@ def train_face_model(
     skip_bad: bool = False,
     widths: tuple[int, ...] = (32, 64, 128, 256),
     dense: int = 256,
+    init_from: str | Path | None = None,
 ) -> dict:
     """Train on the Training rows of `data`, validate on PublicTest, save the final model to `output`.
 
     Each epoch writes `checkpoint_dir/last.keras` and `state.json`; `resume=True` continues from
     them. PrivateTest rows are never read into training. `skip_bad` drops malformed rows instead
     of failing; `limit` keeps the first N training faces and `widths`/`dense` shrink the network
-    (both for smoke tests). Returns the training history.
+    (both for smoke tests). `init_from` starts from the weights (and architecture) of a saved
+    model instead of random ones: a warm restart of the schedule that continues a finished run.
+    Returns the training history.
     """
     import keras
 
@@ -122,7 +125,7 @@ def train_face_model(
         initial_epoch, history = state["epoch"], state["history"]
         log.info("resuming from %s at epoch %d", last, initial_epoch)
     else:
-        model = build_face_model(widths=widths, dense=dense)
+        model = _initial_model(init_from, widths=widths, dense=dense)
         schedule = keras.optimizers.schedules.CosineDecay(
             learning_rate / 10, decay_steps=max(1, steps * epochs - steps), alpha=0.01,
             warmup_target=learning_rate, warmup_steps=steps,
@@ -154,26 +157,34 @@ def train_face_model(
     return history
 
 
+def _initial_model(init_from: str | Path | None, **architecture):
+    """A fresh network, or one carrying the weights of the saved model `init_from`."""
+    import keras
+
+    if init_from is None:
+        return build_face_model(**architecture)
+    try:
+        source = keras.models.load_model(init_from, compile=False)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{init_from}: cannot load the model to start from ({exc})") from exc
+    model = build_face_model(**architecture_of(source))
+    model.set_weights(source.get_weights())
+    log.info("starting from the weights of %s", init_from)
+    return model
+
+
 def save_inference_model(model, output: str | Path) -> Path:
     """Save weights and architecture in float32 without optimizer state (small, loads anywhere)."""
     import keras
 
     keras.mixed_precision.set_global_policy("float32")
-    clean = build_face_model(**architecture_of(model))
-    clean.set_weights([np.asarray(w, dtype=np.float32) for w in model.get_weights()])
+    clean = rebuild(model)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.stem + ".tmp.keras")
     clean.save(tmp)
     tmp.replace(output)
     return output
-
-
-def architecture_of(model) -> dict:
-    """The `build_face_model` arguments that rebuild `model` (read from its layers)."""
-    widths = tuple(layer.filters for layer in model.layers if layer.name.endswith("_conv0"))
-    return {"widths": widths, "dense": model.get_layer("head_dense").units,
-            "dropout": model.get_layer("head_drop0").rate}
 
 
 if __name__ == "__main__":  # pragma: no cover - `emofuse train face` is the supported entry
