@@ -85,6 +85,26 @@ def test_resume_continues_from_the_checkpoint(trained, tmp_path):
     assert json.loads(out.with_suffix(".json").read_text())["training"]["epochs_run"] == 2
 
 
+def test_init_from_starts_a_new_run_from_a_trained_model(trained, tmp_path, capsys):
+    import keras
+    import numpy as np
+
+    data, model = trained
+    out = tmp_path / "continued.keras"
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(out),
+                           "--init-from", str(model), *TINY_TRAIN, "--learning-rate", "1e-9")
+    assert code == 0, err
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert f"--init-from {model}" in meta["training"]["command"]
+    # a learning rate of ~0 leaves the convolution weights where the first run put them
+    before = keras.models.load_model(model, compile=False).get_layer("b0_conv0").get_weights()[0]
+    after = keras.models.load_model(out, compile=False).get_layer("b0_conv0").get_weights()[0]
+    np.testing.assert_allclose(after, before, atol=1e-5)
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(tmp_path / "x.keras"),
+                           "--init-from", str(data), *TINY_TRAIN)
+    assert code == 1 and "cannot load the model to start from" in err and err.count("\n") == 1
+
+
 def test_train_and_evaluate_on_image_folders(tmp_path, capsys):
     root = tiny_folders(tmp_path / "fer", n_train=35, n_test=14, size=64)
     model = tmp_path / "folder.keras"
