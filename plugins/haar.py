@@ -5,6 +5,9 @@ from emofuse.hookspecs import hookimpl
 
 CASCADE = "haarcascade_frontalface_default.xml"
 
+#: `track` looks for a face at this many times `min_size` (smaller is faster and misses more).
+TRACK_FACE = 2.5
+
 
 class HaarFaceDetector:
     """Viola-Jones frontal faces. Frames wider than `detect_width` are shrunk first (2x faster,
@@ -12,7 +15,8 @@ class HaarFaceDetector:
 
     `track(frame, boxes)` finds the faces of `boxes` again in a frame shortly after: it searches
     only the region around each box (`track_margin` of the box's size on every side), shrunk so
-    the face is about 1.5 x `min_size` pixels wide: a few milliseconds instead of a full scan.
+    the face is about `TRACK_FACE` x `min_size` pixels wide: a few milliseconds instead of a full
+    scan. (1.5 x lost 32 % of the faces on the AV benchmark clips, 2 x 13 %, 2.5 x 2 %, 3 x 1 %.)
     """
 
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24,
@@ -52,7 +56,7 @@ class HaarFaceDetector:
             margin = round(max(box.width, box.height) * self.track_margin)
             x0, y0 = max(0, box.x - margin), max(0, box.y - margin)
             x1, y1 = min(width, box.x + box.width + margin), min(height, box.y + box.height + margin)
-            shrink = min(1.0, 1.5 * self.min_size / max(1, box.width))
+            shrink = min(1.0, TRACK_FACE * self.min_size / max(1, box.width))
             region = _resize(gray[y0:y1, x0:x1], shrink)
             if min(region.shape) < self.min_size:
                 continue
