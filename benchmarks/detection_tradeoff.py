@@ -25,6 +25,10 @@ from avbench import clips as C  # noqa: E402
 SETTINGS = {
     "detect on every frame, float32, flip (the 0.1 default)":
         dict(detect_fps=math.inf, track=False, precision="float32", flip_average=True),
+    "detect on every frame, bfloat16, flip":
+        dict(detect_fps=math.inf, track=False, precision="bfloat16", flip_average=True),
+    "track, detect 1/s, float32, flip":
+        dict(detect_fps=None, track=True, precision="float32", flip_average=True),
     "track, detect 1/s, bfloat16, flip (default)":
         dict(detect_fps=None, track=True, precision="auto", flip_average=True),
     "track, detect 1/s, bfloat16, no flip":
@@ -77,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default="/tmp/emofuse-avbench", help="the av_benchmark cache (clips)")
     parser.add_argument("--seed", type=int, default=5, help="the av_benchmark seed whose clips to use")
     parser.add_argument("--limit", type=int, help="only the first N clips")
+    parser.add_argument("--only", metavar="TEXT", help="only the settings whose name contains TEXT")
     args = parser.parse_args(argv)
     folder = Path(args.cache) / f"seed{args.seed}"
     if not (folder / C.MANIFEST).is_file():
@@ -87,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(manifest)} clips, faces only, --fps 4, 1 s segments")
     print(f"{'setting':<56} {'frames with a face':>18} {'clip acc':>9} {'segment acc':>12} {'x realtime':>11}")
     for name, setting in SETTINGS.items():
+        if args.only and args.only not in name:
+            continue
         r = measure(manifest, **setting)
         print(f"{name:<56} {r['found']:>18.1%} {r['clip_accuracy']:>9.1%} {r['segment_accuracy']:>12.1%} "
               f"{r['xrealtime']:>10.1f}x", flush=True)

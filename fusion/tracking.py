@@ -4,9 +4,11 @@ A full-frame detection (the detector's `detect`) runs at most `detect_fps` times
 the frames in between, each face found before is looked for again near where it was, by the
 detector's optional `track(frame, boxes)` method (cheap: a small region at a small scale). A
 face that is not found again is dropped until the next full-frame detection; a face that
-appears is picked up by the next full-frame detection (within 1 / detect_fps seconds). A
-full-frame detection also tracks the faces it had, and keeps those it missed but tracking
-found (detectors flicker from frame to frame).
+appears is picked up by the next full-frame detection (within 1 / detect_fps seconds). While no
+face is tracked there is nothing cheap to do, so every frame gets a full-frame detection (a
+face that appears is then found at once; frames without faces cost what they did before
+tracking). A full-frame detection also tracks the faces it had, and keeps those it missed but
+tracking found (detectors flicker from frame to frame).
 
 `detect_fps=None` (the default) means: `DEFAULT_DETECT_FPS` when the faces are tracked, and a
 full-frame detection on every frame when they are not (a detector without `track`, or
@@ -46,7 +48,8 @@ class FaceTracker:
               track: Callable[[Boxes], Boxes | None] | None = None) -> Boxes | None:
         """The faces of the frame at `time` (seconds). `detect()` runs the full-frame detector,
         `track(boxes)` the detector's tracking; both return None when the component failed."""
-        due = self.last is None or not self.period or time - self.last_time >= self.period - 1e-9
+        # nothing tracked: look at the whole frame; otherwise once a period
+        due = not self.last or not self.period or time - self.last_time >= self.period - 1e-9
         if due:
             found = detect()
             self.full_detections += 1

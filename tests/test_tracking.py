@@ -47,7 +47,7 @@ def test_a_face_lost_by_tracking_stays_lost_until_the_next_full_detection():
     calls = Calls(tracked=())
     found = run(FaceTracker(2.0), calls, [0, 0.25, 0.5, 0.75])
     assert found == [[BOX], [], [BOX], []]
-    assert calls.log == ["detect", "track", "detect", "track"]
+    assert calls.log == ["detect", "track", "detect", "track"]  # lost at 0.25: full detection at 0.5
 
 
 def test_a_full_detection_keeps_a_tracked_face_it_missed_and_merges_the_same_face():
@@ -63,10 +63,13 @@ def test_a_full_detection_keeps_a_tracked_face_it_missed_and_merges_the_same_fac
     assert tracker.boxes(2.0, calls.detect, calls.track) == [other, moved]
 
 
-def test_no_faces_means_nothing_to_track():
+def test_while_no_face_is_tracked_every_frame_gets_a_full_detection():
     calls = Calls(detected=())
     assert run(FaceTracker(1.0), calls, [0, 0.25, 0.5]) == [[], [], []]
-    assert calls.log == ["detect"]
+    assert calls.log == ["detect"] * 3
+    calls.detected = (BOX,)  # a face appears: found at once, then tracked
+    assert run(FaceTracker(1.0), calls, [0.75, 1.0]) == [[BOX], [BOX]]
+    assert calls.log == ["detect"] * 4 + ["track"]
 
 
 def test_a_failed_tracking_keeps_the_boxes_and_a_failed_detection_is_retried():

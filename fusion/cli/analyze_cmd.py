@@ -14,6 +14,7 @@ examples:
   emofuse analyze a.mp4 b.mkv -o results/         results/a.csv, results/b.csv
   emofuse analyze talk.mp4 --plot talk.png        also draw the timeline
   emofuse analyze clip.mp4 --fps all              classify faces on every frame
+  emofuse analyze crowd.mp4 --detect-fps all      scan every analysed frame for new faces
   emofuse analyze film.mkv --smooth median:5      steadier labels (median over 5 segments)
   emofuse analyze clip.mp4 --fusion product --set fusion.face_weight=0.7
   emofuse analyze interview.wav                   voice only
