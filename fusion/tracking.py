@@ -48,8 +48,9 @@ class FaceTracker:
               track: Callable[[Boxes], Boxes | None] | None = None) -> Boxes | None:
         """The faces of the frame at `time` (seconds). `detect()` runs the full-frame detector,
         `track(boxes)` the detector's tracking; both return None when the component failed."""
-        # nothing tracked: look at the whole frame; otherwise once a period
-        due = not self.last or not self.period or time - self.last_time >= self.period - 1e-9
+        # when tracking and nothing is tracked, look at the whole frame; otherwise once a period
+        nothing = self.last is None or (self.track and not self.last)
+        due = nothing or not self.period or time - self.last_time >= self.period - 1e-9
         if due:
             found = detect()
             self.full_detections += 1

@@ -85,6 +85,7 @@ def test_a_failed_tracking_keeps_the_boxes_and_a_failed_detection_is_retried():
     (None, True, False, ["detect"] * 5),                                  # cannot track: every frame
     (None, False, True, ["detect"] * 5),                                  # --no-track: every frame
     (2.0, False, True, ["detect", "detect", "detect"]),                   # --no-track --detect-fps 2: reuse
+    (2.0, True, False, ["detect", "detect", "detect"]),                   # cannot track, --detect-fps 2: reuse
     (math.inf, True, True, ["detect"] + ["detect", "track"] * 4),         # --detect-fps all (+ flicker guard)
 ])
 def test_detect_fps_and_track_options(detect_fps, track, can_track, expected):
@@ -92,6 +93,12 @@ def test_detect_fps_and_track_options(detect_fps, track, can_track, expected):
     found = run(FaceTracker(detect_fps, track, can_track), calls, [0, 0.25, 0.5, 0.75, 1.0])
     assert calls.log == expected
     assert found == [[BOX]] * 5
+
+
+def test_reusing_boxes_keeps_to_detect_fps_even_without_faces():
+    calls = Calls(detected=())
+    assert run(FaceTracker(2.0, track=False), calls, [0, 0.25, 0.5, 0.75]) == [[], [], [], []]
+    assert calls.log == ["detect", "detect"]
 
 
 def test_distinct_drops_boxes_overlapping_an_earlier_one():
