@@ -25,7 +25,9 @@ def analyze(path: str | Path, **choices: Any) -> Timeline:
     """Analyse one media file and return its fused emotion timeline.
 
     Choices are the fields of `AnalysisOptions`: `segment` (seconds, default 1), `fps` (faces
-    sampled per second, default 4; None for every frame), `face_detector`, `visual_classifier`,
+    sampled per second, default 4; None for every frame), `detect_fps` (full-frame face
+    detections per second, default 1 with tracking in between; `math.inf` for every frame),
+    `track` (False: no tracking), `face_detector`, `visual_classifier`,
     `audio_features`, `audio_classifier`, `fusion` (component names), `component_options`
     ({kind: {option: value}}), `video` / `audio` (False to ignore a modality).
 
