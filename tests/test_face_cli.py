@@ -136,6 +136,40 @@ def test_errors_are_one_line_and_exit_1(trained, capsys, tmp_path):
     assert code == 1 and "--epochs must be at least 1" in err
 
 
+def test_combine_averages_trained_models_into_one_file(trained, tmp_path, capsys):
+    import keras
+    import numpy as np
+
+    from emofuse.plugins.fer_cnn.artifacts import load_face_model
+    from emofuse.plugins.fer_cnn.model import members_of
+
+    data, model = trained
+    shifted = tmp_path / "shifted.keras"
+    net = keras.models.load_model(model, compile=False)
+    bias = net.get_layer("logits").bias
+    bias.assign(bias + np.arange(7, dtype="float32"))  # a second, different "model"
+    net.save(shifted)
+    out = tmp_path / "ensemble.keras"
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(out),
+                           "--combine", str(model), str(shifted))
+    assert code == 0, err
+    ensemble = load_face_model(out)
+    assert [m.name for m in members_of(ensemble)] == ["member0", "member1"]
+    x = np.random.default_rng(0).random((5, 48, 48, 1), dtype=np.float32)
+    single = keras.models.load_model(model, compile=False).predict_on_batch(x)
+    np.testing.assert_allclose(ensemble.predict_on_batch(x), single + np.arange(7) / 2, atol=1e-4)
+    assert load_face_model(out, "bfloat16").predict_on_batch(x).shape == (5, 7)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["parameters"] == 2 * net.count_params()
+    assert meta["training"]["command"] == (f"emofuse train face --data {data} --output {out} "
+                                           f"--combine {model} {shifted}")
+    result = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(out))
+    assert result["n"] == 21
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(tmp_path / "x.keras"),
+                           "--combine", str(out))
+    assert code == 1 and "cannot load the model to combine" in err
+
+
 def test_calibrate_only_rewrites_the_metadata(trained, tmp_path):
     import shutil
 

@@ -68,6 +68,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train in bfloat16 mixed precision (fast on CPUs with AMX/AVX512-BF16)")
     parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training faces only")
     parser.add_argument("--tiny", action="store_true", help="a tiny network (smoke tests; seconds per epoch)")
+    parser.add_argument("--combine", nargs="+", metavar="MODEL",
+                        help="do not train: average the logits of these trained .keras models in one "
+                             "model saved as --output (an ensemble), then calibrate it on PublicTest")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="do not train: fit the temperature of the existing --output model on "
                              "PublicTest and (re)write its metadata")
@@ -84,6 +87,8 @@ def _train_command(args: argparse.Namespace) -> str:
         parts += ["--limit", str(args.limit)]
     if getattr(args, "init_from", None):
         parts += ["--init-from", str(args.init_from)]
+    if getattr(args, "combine", None):
+        parts = parts[:7] + ["--combine", *map(str, args.combine)]
     parts += [flag for flag, on in (("--tiny", args.tiny), ("--skip-bad", args.skip_bad)) if on]
     return shlex.join(parts)
 
@@ -94,7 +99,13 @@ def run_train(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise EmofuseError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if not args.calibrate_only:
+    if args.combine:
+        from .train import combine_models
+
+        combine_models(args.combine, args.output)
+        log.info("ensemble of %d models saved to %s", len(args.combine), args.output)
+        history = {}
+    elif not args.calibrate_only:
         from .train import train_face_model
 
         started = time.time()

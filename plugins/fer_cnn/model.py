@@ -6,7 +6,8 @@ from emofuse.labels import LABELS
 from .preprocess import FACE_SIZE
 
 
-def build_face_model(widths: tuple[int, ...] = (32, 64, 128, 256), dropout: float = 0.3, dense: int = 256):
+def build_face_model(widths: tuple[int, ...] = (32, 64, 128, 256), dropout: float = 0.3, dense: int = 256,
+                     name: str = "fer_cnn"):
     """Double 3x3 conv blocks with batch norm and max pooling, global pooling, a small dense head.
 
     Outputs logits (no softmax): calibration divides them by a temperature before the softmax.
@@ -30,7 +31,26 @@ def build_face_model(widths: tuple[int, ...] = (32, 64, 128, 256), dropout: floa
     x = layers.Activation("relu", name="head_relu")(x)
     x = layers.Dropout(dropout, name="head_drop1")(x)
     logits = layers.Dense(len(LABELS), name="logits", dtype="float32")(x)
-    return keras.Model(inputs, logits, name="fer_cnn")
+    return keras.Model(inputs, logits, name=name)
+
+
+def build_ensemble(members):
+    """One model whose logits are the mean of the logits of `members` (fer_cnn networks): a
+    single compiled call scores a batch with all of them."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
+    outputs = [member(inputs) for member in members]
+    logits = layers.Average(name="mean_logits", dtype="float32")(outputs)
+    return keras.Model(inputs, logits, name="fer_cnn_ensemble")
+
+
+def members_of(model) -> list:
+    """The networks inside an ensemble built by `build_ensemble` ([] for a single network)."""
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)]
 
 
 def architecture_of(model) -> dict:
@@ -49,7 +69,11 @@ def rebuild(model, policy: str = "float32"):
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(policy)
     try:
-        clean = build_face_model(**architecture_of(model))
+        members = members_of(model)
+        if members:
+            clean = build_ensemble([build_face_model(**architecture_of(m), name=m.name) for m in members])
+        else:
+            clean = build_face_model(**architecture_of(model))
     finally:
         keras.mixed_precision.set_global_policy(previous)
     clean.set_weights([np.asarray(w, dtype=np.float32) for w in model.get_weights()])

@@ -12,7 +12,7 @@ from emofuse.errors import DatasetError
 from emofuse.labels import LABELS
 
 from .data import load_fer2013
-from .model import architecture_of, build_face_model, rebuild
+from .model import architecture_of, build_ensemble, build_face_model, rebuild
 from .preprocess import FACE_SIZE, prepare_faces
 
 log = logging.getLogger(__name__)
@@ -159,17 +159,30 @@ def train_face_model(
 
 def _initial_model(init_from: str | Path | None, **architecture):
     """A fresh network, or one carrying the weights of the saved model `init_from`."""
-    import keras
-
     if init_from is None:
         return build_face_model(**architecture)
-    try:
-        source = keras.models.load_model(init_from, compile=False)
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"{init_from}: cannot load the model to start from ({exc})") from exc
-    model = build_face_model(**architecture_of(source))
-    model.set_weights(source.get_weights())
+    model = _load_network(init_from, "start from")
     log.info("starting from the weights of %s", init_from)
+    return model
+
+
+def combine_models(models, output: str | Path) -> Path:
+    """Save one model averaging the logits of the trained `models` (see `build_ensemble`)."""
+    members = [_load_network(path, "combine", name=f"member{i}") for i, path in enumerate(models)]
+    return _save(build_ensemble(members), output)
+
+
+def _load_network(path: str | Path, purpose: str, name: str = "fer_cnn"):
+    """A single fer_cnn network with the weights of the saved model `path`, built in the current
+    dtype policy; a clear error when the file is not such a model."""
+    import keras
+
+    try:
+        source = keras.models.load_model(path, compile=False)
+        model = build_face_model(**architecture_of(source), name=name)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DatasetError(f"{path}: cannot load the model to {purpose} ({exc})") from exc
+    model.set_weights(source.get_weights())
     return model
 
 
@@ -178,11 +191,14 @@ def save_inference_model(model, output: str | Path) -> Path:
     import keras
 
     keras.mixed_precision.set_global_policy("float32")
-    clean = rebuild(model)
+    return _save(rebuild(model), output)
+
+
+def _save(model, output: str | Path) -> Path:
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.stem + ".tmp.keras")
-    clean.save(tmp)
+    model.save(tmp)
     tmp.replace(output)
     return output
 
