@@ -46,7 +46,8 @@ def test_train_writes_model_checkpoint_and_metadata(trained):
 def test_evaluate_json_counts_match_the_test_split(trained, capsys):
     data, model = trained
     result = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model))
-    assert result["split"] == "PublicTest" and result["n"] == 21 and result["flip_average"] is True
+    assert result["split"] == "PublicTest" and result["n"] == 21
+    assert result["flip_average"] is True and result["zoom_average"] is True
     # every true class has 3 PublicTest faces: the confusion rows must say so
     assert [sum(row) for row in result["confusion"]] == [3] * 7
     assert sum(sum(row) for row in result["confusion"]) == 21
@@ -54,8 +55,8 @@ def test_evaluate_json_counts_match_the_test_split(trained, capsys):
     assert result["accuracy"] == pytest.approx(sum(result["confusion"][i][i] for i in range(7)) / 21)
     assert result["temperature"] == json.loads(model.with_suffix(".json").read_text())["temperature"]
     everything = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--split", "all",
-                          "--no-flip")
-    assert everything["n"] == 91 and everything["flip_average"] is False
+                          "--no-flip", "--no-zoom")
+    assert everything["n"] == 91 and everything["flip_average"] is False and everything["zoom_average"] is False
 
 
 def test_evaluate_table_and_report(trained, capsys, tmp_path):

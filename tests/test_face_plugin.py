@@ -56,7 +56,7 @@ def test_classify_returns_valid_scores_in_one_call(model_path):
     classifier.model.predict_on_batch = lambda x: calls.append(len(x)) or original(x)
     crops = _crops()
     scores = classifier.classify(crops)
-    assert calls == [2 * len(crops)]  # faces and their mirror images, one batched call
+    assert calls == [4 * len(crops)]  # faces, zoomed faces and their mirror images, one batched call
     assert len(scores) == 3 and all(isinstance(s, EmotionScores) for s in scores)
     for s in scores:
         assert s.array.shape == (7,) and abs(s.array.sum() - 1) < 1e-6 and s.array.min() >= 0
@@ -73,6 +73,7 @@ def test_temperature_option_overrides_the_metadata(model_path):
     classifier = FerCnnClassifier(model=model_path, temperature=3.0, flip_average=False)
     crops = _crops()
     expected = softmax(predict_logits(classifier.model, crops, flip_average=False), 3.0)
+    assert not np.allclose(expected, softmax(predict_logits(classifier.model, crops), 3.0), atol=1e-6)
     np.testing.assert_allclose([s.array for s in classifier.classify(crops)], expected, atol=1e-6)
     with pytest.raises(ValueError, match="temperature"):
         FerCnnClassifier(model=model_path, temperature=0)

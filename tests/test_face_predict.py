@@ -76,7 +76,8 @@ def tiny_model():
     return build_face_model(widths=(4, 8), dense=8)
 
 
-def test_flip_average_and_chunking(tiny_model):
+def test_test_time_views_and_chunking(tiny_model):
+    import cv2
     import tensorflow as tf
 
     rng = np.random.default_rng(1)
@@ -84,14 +85,34 @@ def test_flip_average_and_chunking(tiny_model):
     x = faces[..., None].astype(np.float32) / 255
     plain = tiny_model(x, training=False).numpy()
     mirrored = tiny_model(tf.reverse(x, axis=[2]), training=False).numpy()
-    np.testing.assert_allclose(predict_logits(tiny_model, faces, flip_average=False), plain, atol=1e-5)
-    np.testing.assert_allclose(predict_logits(tiny_model, faces), (plain + mirrored) / 2, atol=1e-5)
+    np.testing.assert_allclose(predict_logits(tiny_model, faces, flip_average=False, zoom_average=False), plain,
+                               atol=1e-5)
+    np.testing.assert_allclose(predict_logits(tiny_model, faces, zoom_average=False), (plain + mirrored) / 2,
+                               atol=1e-5)
+    # the default: the face, its centre (44 px from offset 2) enlarged, and both mirrored
+    zoomed = np.stack([cv2.resize(f[2:46, 2:46].astype(np.float32) / 255, (48, 48),
+                                  interpolation=cv2.INTER_LINEAR) for f in faces])[..., None]
+    zoom_plain = tiny_model(zoomed, training=False).numpy()
+    zoom_mirrored = tiny_model(zoomed[:, :, ::-1], training=False).numpy()
+    np.testing.assert_allclose(predict_logits(tiny_model, faces), (plain + mirrored + zoom_plain + zoom_mirrored) / 4,
+                               atol=1e-5)
     np.testing.assert_allclose(predict_logits(tiny_model, faces, batch_size=3),
                                predict_logits(tiny_model, faces), atol=1e-5)
     # flip averaging makes a face and its mirror image score the same
     np.testing.assert_allclose(predict_logits(tiny_model, faces[:, :, ::-1]), predict_logits(tiny_model, faces),
                                atol=1e-5)
     assert not np.allclose(plain, mirrored, atol=1e-4)  # ...which the raw network does not
+
+
+def test_zoom_in_keeps_the_centre_90_percent():
+    from emofuse.plugins.fer_cnn.predict import zoom_in
+
+    x = np.zeros((2, 48, 48, 1), np.float32)
+    x[:, 2:46, 2:46] = 1.0  # a 2-pixel black frame around a white face
+    zoomed = zoom_in(x)
+    assert zoomed.shape == x.shape and zoomed.min() == 1.0  # the frame is cut off
+    x[1, 24, 24] = 0.0  # a dark centre pixel stays in the middle
+    assert np.unravel_index(np.argmin(zoom_in(x)[1, :, :, 0]), (48, 48)) in {(24, 24), (25, 25), (24, 25), (25, 24)}
 
 
 def test_crops_of_any_size_go_through_the_same_preprocessing(tiny_model):

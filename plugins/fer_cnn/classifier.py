@@ -17,21 +17,22 @@ class FerCnnClassifier:
     """Scores face crops (RGB or gray uint8, any size) with the FER2013-trained CNN.
 
     `model`: a .keras file (default: the shipped model). `flip_average`: also score each mirrored
-    crop and average the logits. `temperature`: divides the logits before the softmax; None uses
+    crop; `zoom_average`: also score the centre 90 % of each crop enlarged; the logits of the
+    views are averaged (4 views by default, in one call: +1 point on PublicTest over flip only). `temperature`: divides the logits before the softmax; None uses
     the temperature stored in the model's metadata (fitted on PublicTest), or 1.0 without one.
     `precision`: "auto" (bfloat16 where the CPU computes it natively, else float32), "float32"
     or "bfloat16"; bfloat16 is about 1.5x faster and changes PublicTest accuracy by under 0.1 point.
     """
 
     def __init__(self, model: str | Path | None = None, flip_average: bool = True,
-                 temperature: float | None = None, precision: str = "auto") -> None:
+                 temperature: float | None = None, precision: str = "auto", zoom_average: bool = True) -> None:
         path = resolve_model_path(model)
         metadata = read_metadata(path)
         labels = tuple(metadata.get("labels", LABELS))
         if labels != LABELS:
             raise ValueError(f"{path}: model labels {labels} are not the canonical {LABELS}")
         self.model_path = path
-        self.flip_average = bool(flip_average)
+        self.flip_average, self.zoom_average = bool(flip_average), bool(zoom_average)
         self.temperature = float(temperature if temperature is not None else metadata.get("temperature", 1.0))
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
@@ -42,8 +43,9 @@ class FerCnnClassifier:
         """One EmotionScores per crop, in order; [] for no crops."""
         if len(crops) == 0:
             return []
-        probabilities = predict_probabilities(self.model, crops, self.flip_average, self.temperature)
+        probabilities = predict_probabilities(self.model, crops, self.flip_average, self.temperature,
+                                              zoom_average=self.zoom_average)
         return [EmotionScores.from_array(row, normalize=True) for row in probabilities]
 
     def __repr__(self) -> str:
-        return f"FerCnnClassifier({str(self.model_path)!r}, flip_average={self.flip_average}, temperature={self.temperature}, precision={self.precision!r})"
+        return f"FerCnnClassifier({str(self.model_path)!r}, flip_average={self.flip_average}, zoom_average={self.zoom_average}, temperature={self.temperature}, precision={self.precision!r})"
