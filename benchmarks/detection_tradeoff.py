@@ -1,4 +1,4 @@
-"""What face tracking, bf16 and flip averaging cost in accuracy, and what they save in time.
+"""What face tracking, bf16 and the test-time views cost in accuracy, and what they save in time.
 
     python benchmarks/detection_tradeoff.py [--cache /tmp/emofuse-avbench] [--limit N]
 
@@ -22,23 +22,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from avbench import clips as C  # noqa: E402
 
+FLIP_ZOOM = {"flip_average": True, "zoom_average": True}
 SETTINGS = {
-    "detect on every frame, float32, flip (the 0.1 default)":
-        dict(detect_fps=math.inf, track=False, precision="float32", flip_average=True),
-    "detect on every frame, bfloat16, flip":
-        dict(detect_fps=math.inf, track=False, precision="bfloat16", flip_average=True),
-    "track, detect 1/s, float32, flip":
-        dict(detect_fps=None, track=True, precision="float32", flip_average=True),
-    "track, detect 1/s, bfloat16, flip (default)":
-        dict(detect_fps=None, track=True, precision="auto", flip_average=True),
-    "track, detect 1/s, bfloat16, no flip":
-        dict(detect_fps=None, track=True, precision="auto", flip_average=False),
-    "reuse boxes, detect 1/s (--no-track --detect-fps 1)":
-        dict(detect_fps=1.0, track=False, precision="auto", flip_average=True),
+    "full-frame detection on every frame (--detect-fps all)":
+        dict(detect_fps=math.inf, track=False, classifier=FLIP_ZOOM),
+    "defaults: detection 1/s, tracking in between":
+        dict(detect_fps=None, track=True, classifier=FLIP_ZOOM),
+    "reuse boxes, detection 1/s (--no-track --detect-fps 1)":
+        dict(detect_fps=1.0, track=False, classifier=FLIP_ZOOM),
+    "defaults, float32 instead of bfloat16":
+        dict(detect_fps=None, track=True, classifier={**FLIP_ZOOM, "precision": "float32"}),
+    "defaults, face + mirror views only (zoom_average=false)":
+        dict(detect_fps=None, track=True, classifier={"flip_average": True, "zoom_average": False}),
+    "defaults, one view (flip_average=false zoom_average=false)":
+        dict(detect_fps=None, track=True, classifier={"flip_average": False, "zoom_average": False}),
 }
 
 
-def measure(manifest, detect_fps, track, precision, flip_average) -> dict:
+def measure(manifest, detect_fps, track, classifier) -> dict:
     import numpy as np
 
     from emofuse.labels import LABELS
@@ -46,7 +47,7 @@ def measure(manifest, detect_fps, track, precision, flip_average) -> dict:
 
     options = AnalysisOptions(
         detect_fps=detect_fps, track=track, audio=False,
-        component_options={"visual_classifier": {"precision": precision, "flip_average": flip_average}})
+        component_options={"visual_classifier": classifier})
     pipeline = Pipeline(options)
     frames = {"analysed": 0, "with_face": 0}
     find_faces = pipeline.find_faces
