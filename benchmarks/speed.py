@@ -81,7 +81,7 @@ def main() -> None:
     full = child(clip, detect_fps="all")
     print(f"analysis with --detect-fps all (full-frame detection on every analysed frame): "
           f"{args.seconds / full['warm']:.1f}x realtime (tracking speed-up {full['warm'] / default['warm']:.2f}x; "
-          f"faces classified {default['faces']} vs {full['faces']})")
+          f"segments with a face {default['faces']} vs {full['faces']})")
     n_frames = int(args.seconds * 25)
     every = child(clip, fps="all")
     print(f"every frame, defaults (detection 1/s, tracking between): {n_frames / every['warm']:.0f} frames/s")

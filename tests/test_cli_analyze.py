@@ -166,3 +166,22 @@ def test_smooth_option(fake_components, media_dir, tmp_path, capsys):
     assert doc["components"]["smoothing"] == "median(window=3)"
     code, _, err = run(capsys, str(media_dir / "clip.mp4"), "--smooth", "mean:2")
     assert code == 1 and err.startswith("emofuse: error: --smooth: unknown smoothing 'mean:2'")
+
+
+@pytest.mark.parametrize("command", ["analyze", "live"])
+def test_detect_fps_and_no_track_flags(command, capsys):
+    import math
+
+    from emofuse.cli import build_parser
+
+    extra = ["clip.mp4"] if command == "analyze" else []
+    parse = build_parser().parse_args
+    defaults = parse([command, *extra])
+    assert defaults.detect_fps is None and defaults.track is True  # auto: 1/s when the detector tracks
+    args = parse([command, *extra, "--detect-fps", "all", "--no-track"])
+    assert args.detect_fps == math.inf and args.track is False
+    assert parse([command, *extra, "--detect-fps", "2.5"]).detect_fps == 2.5
+    with pytest.raises(SystemExit) as exc:
+        parse([command, *extra, "--detect-fps", "-1"])
+    assert exc.value.code == 2
+    assert "argument --detect-fps: expected frames per second > 0 or 'all', got -1" in capsys.readouterr().err

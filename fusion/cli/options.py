@@ -51,7 +51,7 @@ def parse_component_options(items: list[str] | None) -> dict[str, dict[str, obje
 
 
 def fps_value(text: str) -> float | None:
-    """--fps: a positive number, or 'all' for every frame."""
+    """--fps (and --detect-fps): a positive number, or 'all' (None) for every frame."""
     if text.strip().lower() in {"all", "every", "0"}:
         return None
     try:
@@ -59,7 +59,7 @@ def fps_value(text: str) -> float | None:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected frames per second or 'all', got {text!r}") from None
     if value <= 0:
-        raise argparse.ArgumentTypeError("--fps must be > 0, or 'all'")
+        raise argparse.ArgumentTypeError(f"expected frames per second > 0 or 'all', got {text}")
     return value
 
 
