@@ -17,9 +17,10 @@ class FerCnnClassifier:
     """Scores face crops (RGB or gray uint8, any size) with the FER2013-trained CNN.
 
     `model`: a .keras file (default: the shipped model). `flip_average`: also score each mirrored
-    crop; `zoom_average`: also score the centre 90 % of each crop enlarged; the logits of the
-    views are averaged (4 views by default, in one call: PublicTest 69.1 % vs 67.8 % with flip only). `temperature`: divides the logits before the softmax; None uses
-    the temperature stored in the model's metadata (fitted on PublicTest), or 1.0 without one.
+    crop; `zoom_average`: also score the centre 44x44 of each 48x48 crop enlarged; the logits of
+    the views are averaged (4 views by default, in one call: PublicTest 69.1 % vs 67.8 % with
+    flip only). `temperature`: divides the logits before the softmax; None uses the temperature
+    stored in the model's metadata (fitted on PublicTest), or 1.0 without one.
     `precision`: "auto" (bfloat16 where the CPU computes it natively, else float32), "float32"
     or "bfloat16"; bfloat16 is about 1.5x faster and changes PublicTest accuracy by under 0.1 point.
     """
