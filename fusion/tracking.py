@@ -42,7 +42,6 @@ class FaceTracker:
         self.period = 1.0 / rate
         self.last_time: float = float("-inf")
         self.last: Boxes | None = None
-        self.full_detections = self.tracked_frames = 0
 
     def boxes(self, time: float, detect: Callable[[], Boxes | None],
               track: Callable[[Boxes], Boxes | None] | None = None) -> Boxes | None:
@@ -53,21 +52,18 @@ class FaceTracker:
         due = nothing or not self.period or time - self.last_time >= self.period - 1e-9
         if due:
             found = detect()
-            self.full_detections += 1
             if found is None:
                 return None
             if self.track and track is not None and self.last:
                 # a face the full-frame detection missed this once (detectors flicker) but that is
                 # still where it was is kept: tracking found it again
                 kept = track(self.last) or []
-                self.tracked_frames += 1
                 found = distinct(list(found) + list(kept), overlap=0.3)
             self.last, self.last_time = found, time
             return found
         if not (self.track and track is not None and self.last):
             return self.last
         found = track(self.last)
-        self.tracked_frames += 1
         if found is None:  # tracking failed (recorded by the caller): keep the boxes we had
             return self.last
         self.last = found

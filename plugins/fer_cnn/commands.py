@@ -77,18 +77,19 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_command(args: argparse.Namespace) -> str:
-    """The `emofuse train face` command line that reproduces this training run."""
-    parts = ["emofuse", "train", "face", "--data", str(args.data), "--output", str(args.output),
-             "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed),
-             "--mixed-precision" if args.mixed_precision else "--no-mixed-precision"]
-    if args.learning_rate != DEFAULTS["learning_rate"]:
-        parts += ["--learning-rate", str(args.learning_rate)]
-    if args.limit:
-        parts += ["--limit", str(args.limit)]
-    if getattr(args, "init_from", None):
-        parts += ["--init-from", str(args.init_from)]
+    """The `emofuse train face` command line that reproduces this training run (or combination)."""
+    parts = ["emofuse", "train", "face", "--data", str(args.data), "--output", str(args.output)]
     if getattr(args, "combine", None):
-        parts = parts[:7] + ["--combine", *map(str, args.combine)]
+        parts += ["--combine", *map(str, args.combine)]
+    else:
+        parts += ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--seed", str(args.seed),
+                  "--mixed-precision" if args.mixed_precision else "--no-mixed-precision"]
+        if args.learning_rate != DEFAULTS["learning_rate"]:
+            parts += ["--learning-rate", str(args.learning_rate)]
+        if args.limit:
+            parts += ["--limit", str(args.limit)]
+        if getattr(args, "init_from", None):
+            parts += ["--init-from", str(args.init_from)]
     parts += [flag for flag, on in (("--tiny", args.tiny), ("--skip-bad", args.skip_bad)) if on]
     return shlex.join(parts)
 
