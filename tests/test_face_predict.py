@@ -131,3 +131,17 @@ def test_crops_of_any_size_go_through_the_same_preprocessing(tiny_model):
     logits = predict_logits(tiny_model, crops)
     np.testing.assert_allclose(probs, softmax(logits / 2.0), atol=1e-9)
     assert predict_logits(tiny_model, []).shape == (0, 7)
+
+
+def test_view_logits_come_in_views_of_order(tiny_model):
+    from emofuse.plugins.fer_cnn.predict import predict_view_logits
+
+    rng = np.random.default_rng(3)
+    faces = rng.integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    each = predict_view_logits(tiny_model, faces, batch_size=2)
+    assert each.shape == (4, 5, 7)
+    np.testing.assert_allclose(each[0], predict_logits(tiny_model, faces, flip_average=False, zoom_average=False),
+                               atol=1e-5)
+    np.testing.assert_allclose(each[[0, 2]].mean(axis=0), predict_logits(tiny_model, faces, zoom_average=False),
+                               atol=1e-5)
+    assert predict_view_logits(tiny_model, []).shape == (4, 0, 7)

@@ -139,7 +139,7 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
 
     from .artifacts import load_face_model, write_metadata
     from .data import load_fer2013
-    from .predict import fit_temperature, negative_log_likelihood, predict_logits
+    from .predict import fit_temperature, negative_log_likelihood, predict_view_logits
     from .preprocess import FACE_SIZE
 
     dataset = load_fer2013(data, skip_bad=skip_bad)
@@ -163,9 +163,10 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
     if test is None:
         log.warning("%s has no PublicTest faces: the temperature stays 1.0 (uncalibrated)", data)
     else:
-        views = predict_logits(model, test.images)  # the plugin's default: flip and zoom views
-        flipped = predict_logits(model, test.images, zoom_average=False)
-        plain = predict_logits(model, test.images, flip_average=False, zoom_average=False)
+        each = predict_view_logits(model, test.images)  # face, zoom, mirrored face, mirrored zoom
+        views = each.mean(axis=0)  # the plugin's default: all 4 views
+        flipped = each[[0, 2]].mean(axis=0)
+        plain = each[0]
         temperature = fit_temperature(views, test.labels)
         scores = evaluate_predictions(test.labels, views.argmax(axis=1), LABELS)
         metadata["temperature"] = temperature

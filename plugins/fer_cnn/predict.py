@@ -49,24 +49,30 @@ def views_of(x: np.ndarray, flip_average: bool, zoom_average: bool) -> list[np.n
     return views
 
 
-def predict_logits(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
-                   batch_size: int = BATCH_SIZE, zoom_average: bool = True) -> np.ndarray:
-    """Logits (n, 7) for face crops (any size, RGB or gray) or a uint8 (n, 48, 48) array, averaged
-    over the test-time views (`views_of`).
+def predict_view_logits(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
+                        batch_size: int = BATCH_SIZE, zoom_average: bool = True) -> np.ndarray:
+    """Logits (views, n, 7) of every test-time view (in `views_of` order) of face crops (any size,
+    RGB or gray) or a uint8 (n, 48, 48) array.
 
     Uses `model.predict_on_batch` (a compiled call, ~2 ms overhead) on chunks of `batch_size`
     faces, never `model.predict` (~40 ms overhead per call).
     """
-    n = len(faces)
-    if n == 0:
-        return np.zeros((0, model.output_shape[-1]), dtype=np.float64)
+    n_views = (1 + zoom_average) * (1 + flip_average)
+    if len(faces) == 0:
+        return np.zeros((n_views, 0, model.output_shape[-1]), dtype=np.float64)
     chunks = []
-    for start in range(0, n, batch_size):
+    for start in range(0, len(faces), batch_size):
         x = prepare_faces(faces[start:start + batch_size])
-        views = views_of(x, flip_average, zoom_average)
-        out = np.asarray(model.predict_on_batch(np.concatenate(views)), dtype=np.float64)
-        chunks.append(out.reshape(len(views), len(x), -1).mean(axis=0))
-    return np.concatenate(chunks)
+        out = np.asarray(model.predict_on_batch(np.concatenate(views_of(x, flip_average, zoom_average))),
+                         dtype=np.float64)
+        chunks.append(out.reshape(n_views, len(x), -1))
+    return np.concatenate(chunks, axis=1)
+
+
+def predict_logits(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
+                   batch_size: int = BATCH_SIZE, zoom_average: bool = True) -> np.ndarray:
+    """Logits (n, 7) averaged over the test-time views (`views_of`, `predict_view_logits`)."""
+    return predict_view_logits(model, faces, flip_average, batch_size, zoom_average).mean(axis=0)
 
 
 def predict_probabilities(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
