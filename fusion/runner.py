@@ -1,6 +1,7 @@
 """Walk a media file once, segment by segment, and build its fused emotion timeline."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -14,6 +15,7 @@ from .audio import ANALYSIS_SAMPLE_RATE, SILENCE_DB, is_silent
 from .errors import EmofuseError, MediaError
 from .media import AudioStream, MediaInfo, iter_frames, probe
 from .plugin_manager import Components, get_components
+from .threads import RunAhead, quiet_blas
 from .tracking import FaceTracker
 from .types import EmotionScores, FaceBox, SegmentResult, Timeline
 
@@ -133,25 +135,27 @@ class Pipeline:
         self.fusion
         bounds = segment_bounds(info.duration, opts.segment)
         total = len(bounds)
-        frames = _FrameCursor(iter_frames(info, opts.fps)) if use_video else None
-        audio = AudioStream(info.path, ANALYSIS_SAMPLE_RATE) if use_audio else None
         segments: list[SegmentResult] = []
-        tracker = self.face_tracker() if use_video else None
-        try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(quiet_blas())
+            # the frame side (decoding, detection, crops) runs on its own thread, a segment or
+            # two ahead of the rest (emofuse.threads); the audio is decoded by ffmpeg as read
+            found = (stack.enter_context(RunAhead(self._segment_faces(info, bounds), depth=2, name="emofuse-faces"))
+                     if use_video else None)
+            audio = stack.enter_context(AudioStream(info.path, ANALYSIS_SAMPLE_RATE)) if use_audio else None
             for start, end in bounds:
                 errors: list[str] = []
                 face, faces = (None, 0)
-                if frames is not None:
-                    face, faces = self._face_scores(frames.until(end), tracker, errors)
+                if found is not None:
+                    crops, faces, detector_errors = next(found)
+                    errors.extend(detector_errors)
+                    face = self._classify_faces(crops, errors)
                 voice = self._voice_scores(audio, start, end, info.duration, errors) if audio else None
                 fused = self._guard("fusion", errors, lambda: _check_scores(self.fusion.fuse(face, voice), True))
                 result = SegmentResult(start, end, face, voice, fused, faces, tuple(errors))
                 segments.append(result)
                 if on_segment:
                     on_segment(result, total)
-        finally:
-            if audio:
-                audio.close()
         components = self.describe()
         if not use_video:
             components = {k: v for k, v in components.items() if k not in ("face_detector", "visual_classifier")}
@@ -166,21 +170,32 @@ class Pipeline:
 
     # -- one modality at a time ------------------------------------------------------------------
 
-    def _face_scores(self, frames: Sequence[tuple[float, np.ndarray]], tracker: FaceTracker,
-                     errors: list[str]) -> tuple[EmotionScores | None, int]:
-        crops, most = [], 0
-        for time, frame in frames:
-            boxes = self.find_faces(tracker, time, frame, errors)
-            if boxes is None:
-                continue
-            found = [crop for crop in (b.crop(frame) for b in boxes) if crop.size]
-            most = max(most, len(found))
-            crops.extend(found)
+    def _segment_faces(self, info: MediaInfo, bounds: Sequence[tuple[float, float]]
+                       ) -> Iterator[tuple[list[np.ndarray], int, list[str]]]:
+        """For each segment: the face crops of its analysed frames (copies: the frames are not
+        kept), the most faces seen in one frame, and the face detector's errors."""
+        frames, tracker = _FrameCursor(iter_frames(info, self.options.fps)), self.face_tracker()
+        try:
+            for _, end in bounds:
+                crops, most, errors = [], 0, []
+                for time, frame in frames.until(end):
+                    boxes = self.find_faces(tracker, time, frame, errors)
+                    if boxes is None:
+                        continue
+                    found = [crop.copy() for crop in (b.crop(frame) for b in boxes) if crop.size]
+                    most = max(most, len(found))
+                    crops.extend(found)
+                yield crops, most, errors
+        finally:
+            frames.close()
+
+    def _classify_faces(self, crops: list[np.ndarray], errors: list[str]) -> EmotionScores | None:
+        """The mean scores of a segment's face crops, classified in one call (None without faces)."""
         if not crops:
-            return None, most
+            return None
         scores = self._guard("visual_classifier", errors,
                              lambda: _check_score_list(self.visual_classifier.classify(crops), len(crops)))
-        return (EmotionScores.mean(scores) if scores else None), most
+        return EmotionScores.mean(scores) if scores else None
 
     def face_tracker(self) -> FaceTracker:
         """A fresh FaceTracker for one stream, honouring --detect-fps, --no-track and the detector."""
@@ -255,6 +270,12 @@ class _FrameCursor:
 
     def __init__(self, frames: Iterator[tuple[float, np.ndarray]]) -> None:
         self._frames, self._next = frames, None
+
+    def close(self) -> None:
+        """Release the decoder now (the frame iterator's clean-up)."""
+        close = getattr(self._frames, "close", None)
+        if close is not None:
+            close()
 
     def until(self, end: float) -> list[tuple[float, np.ndarray]]:
         out = []

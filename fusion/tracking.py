@@ -7,7 +7,7 @@ face that is not found again is dropped until the next full-frame detection; a f
 appears is picked up by the next full-frame detection (within 1 / detect_fps seconds). While no
 face is tracked there is nothing cheap to do, so every frame gets a full-frame detection (a
 face that appears is then found at once; frames without faces cost what they did before
-tracking). A full-frame detection also tracks the faces it had, and keeps those it missed but
+tracking). A full-frame detection also tracks the faces it had and missed, and keeps those
 tracking found (detectors flicker from frame to frame).
 
 `detect_fps=None` (the default) means: `DEFAULT_DETECT_FPS` when the faces are tracked, and a
@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # kept light: `emofuse --help` imports this module for its de
 
 #: Full-frame detections per second by default (`--detect-fps`); faces are tracked in between.
 DEFAULT_DETECT_FPS = 1.0
+
+#: Two boxes overlapping by more than this (intersection over union) are the same face.
+MATCH_IOU = 0.3
 
 Boxes = list["FaceBox"]
 
@@ -54,11 +57,12 @@ class FaceTracker:
             found = detect()
             if found is None:
                 return None
-            if self.track and track is not None and self.last:
+            missed = [box for box in self.last or [] if all(iou(box, hit) <= MATCH_IOU for hit in found)]
+            if self.track and track is not None and missed:
                 # a face the full-frame detection missed this once (detectors flicker) but that is
                 # still where it was is kept: tracking found it again
-                kept = track(self.last) or []
-                found = distinct(list(found) + list(kept), overlap=0.3)
+                kept = track(missed) or []
+                found = distinct(list(found) + list(kept), overlap=MATCH_IOU)
             self.last, self.last_time = found, time
             return found
         if not (self.track and track is not None and self.last):

@@ -21,6 +21,7 @@ class Calls:
 
     def __init__(self, detected=(BOX,), tracked=(BOX,)) -> None:
         self.log: list[str] = []
+        self.asked: list[list[FaceBox]] = []  # the boxes each track() was asked to find again
         self.detected, self.tracked = detected, tracked
 
     def detect(self):
@@ -29,6 +30,7 @@ class Calls:
 
     def track(self, boxes):
         self.log.append("track")
+        self.asked.append(list(boxes))
         return None if self.tracked is None else list(self.tracked)
 
 
@@ -40,7 +42,8 @@ def test_full_detection_once_a_second_and_tracking_in_between():
     calls = Calls()
     run(FaceTracker(), calls, [i / 4 for i in range(9)])  # 0 .. 2 s at 4 frames/s
     assert DEFAULT_DETECT_FPS == 1.0
-    assert calls.log == ["detect"] + ["track"] * 3 + ["detect", "track"] + ["track"] * 3 + ["detect", "track"]
+    # a full detection that finds the tracked face again does not track it as well
+    assert calls.log == ["detect"] + ["track"] * 3 + ["detect"] + ["track"] * 3 + ["detect"]
 
 
 def test_a_face_lost_by_tracking_stays_lost_until_the_next_full_detection():
@@ -59,8 +62,10 @@ def test_a_full_detection_keeps_a_tracked_face_it_missed_and_merges_the_same_fac
     assert tracker.boxes(0, calls.detect, calls.track) == [BOX]
     calls.detected = (other, FaceBox(11, 10, 42, 42))  # the same face as `moved`, and a new one
     assert tracker.boxes(1.0, calls.detect, calls.track) == [other, FaceBox(11, 10, 42, 42)]
+    assert calls.log == ["detect", "detect"]  # both faces detected: nothing to track
     calls.detected = (other,)  # the detector misses the first face this time; tracking keeps it
     assert tracker.boxes(2.0, calls.detect, calls.track) == [other, moved]
+    assert calls.asked == [[FaceBox(11, 10, 42, 42)]]  # only the missed face was tracked
 
 
 def test_while_no_face_is_tracked_every_frame_gets_a_full_detection():
@@ -81,12 +86,12 @@ def test_a_failed_tracking_keeps_the_boxes_and_a_failed_detection_is_retried():
 
 
 @pytest.mark.parametrize("detect_fps, track, can_track, expected", [
-    (None, True, True, ["detect", "track", "track", "track", "detect", "track"]),  # default: 1/s + tracking
+    (None, True, True, ["detect", "track", "track", "track", "detect"]),  # default: 1/s + tracking
     (None, True, False, ["detect"] * 5),                                  # cannot track: every frame
     (None, False, True, ["detect"] * 5),                                  # --no-track: every frame
     (2.0, False, True, ["detect", "detect", "detect"]),                   # --no-track --detect-fps 2: reuse
     (2.0, True, False, ["detect", "detect", "detect"]),                   # cannot track, --detect-fps 2: reuse
-    (math.inf, True, True, ["detect"] + ["detect", "track"] * 4),         # --detect-fps all (+ flicker guard)
+    (math.inf, True, True, ["detect"] * 5),                               # --detect-fps all
 ])
 def test_detect_fps_and_track_options(detect_fps, track, can_track, expected):
     calls = Calls()
@@ -156,7 +161,7 @@ def test_runner_tracks_with_haar_between_full_detections(fake_components, media_
     detector.detect = lambda frame: calls.append("detect") or detect(frame)
     detector.track = lambda frame, boxes: calls.append("track") or track(frame, boxes)
     timeline = pipeline.analyze(clip)
-    assert calls == ["detect", "track", "track", "track", "detect", "track", "track", "track", "track"]
+    assert calls == ["detect", "track", "track", "track", "detect", "track", "track", "track"]
     assert [s.faces for s in timeline.segments] == [1, 1]
 
 
