@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import EmofuseError
 from ..runner import Pipeline, _check_score_list, _check_scores
+from ..threads import quiet_blas
 from ..tracking import FaceTracker
 from ..table import COLUMNS, segment_row
 from ..types import EmotionScores, SegmentResult
@@ -210,7 +211,8 @@ class LiveSession:
                 voice = VoiceWorker(self.audio, p, window, self.segment, self.voice_every).start()
             if self.video is not None:
                 grabber = self._grabber = LatestFrame(self.video).start()
-            report.stopped_by = self._loop(grabber, voice)
+            with quiet_blas():
+                report.stopped_by = self._loop(grabber, voice)
         except KeyboardInterrupt:
             report.stopped_by = "interrupted"
         finally:
