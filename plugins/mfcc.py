@@ -1,10 +1,10 @@
 """The `mfcc` audio feature extractor: MFCCs with deltas (or log-mel bands) at 16 kHz.
 
-librosa is imported inside `extract`, never at import time, so `emofuse --help` stays fast.
+The features are librosa's (melspectrogram, power_to_db, mfcc, delta), computed by the numpy
+functions of `emofuse.plugins.spectral`: importing librosa's spectral code took 1-2 s per run.
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +12,8 @@ import numpy as np
 
 from emofuse.audio import ANALYSIS_SAMPLE_RATE, resample, to_mono
 from emofuse.hookspecs import hookimpl
+
+from . import spectral
 
 KINDS = ("mfcc", "logmel")
 
@@ -69,43 +71,24 @@ class MfccExtractor:
         return self.feature_spec["sample_rate"] / self.feature_spec["hop_length"]
 
     def extract(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
-        import librosa
-
         spec = self.feature_spec
         y = resample(to_mono(samples), int(sample_rate), spec["sample_rate"])
         y = np.nan_to_num(np.asarray(y, dtype=np.float32))
         if y.size < spec["n_fft"]:
             y = np.pad(y, (0, spec["n_fft"] - y.size))
-        mel = mel_power(y, spec)
-        db = librosa.power_to_db(mel, **spec["power_to_db"])
+        db = spectral.power_to_db(mel_power(y, spec), **spec["power_to_db"])
         if spec["kind"] == "logmel":
             return np.ascontiguousarray(db.T, dtype=np.float32)
-        mfcc = librosa.feature.mfcc(S=db, n_mfcc=spec["n_mfcc"], dct_type=2, norm="ortho")
-        parts = [mfcc]
-        for order in range(1, spec["deltas"] + 1):
-            parts.append(librosa.feature.delta(mfcc, width=spec["delta_width"], order=order, mode="nearest"))
+        mfcc = spectral.mfcc_from_db(db, spec["n_mfcc"])
+        parts = [mfcc] + [spectral.delta(mfcc, spec["delta_width"], order) for order in range(1, spec["deltas"] + 1)]
         return np.ascontiguousarray(np.concatenate(parts, axis=0).T, dtype=np.float32)
 
 
 def mel_power(y: np.ndarray, spec: Mapping[str, Any]) -> np.ndarray:
-    """Mel power spectrogram (n_mels, frames), the same as `librosa.feature.melspectrogram` with
-    these settings, but with a cached filter bank and a plain matrix product (librosa's einsum
-    took 8 ms per second of audio, more than everything else in the extractor)."""
-    import librosa
-
-    stft = librosa.stft(y, n_fft=spec["n_fft"], hop_length=spec["hop_length"], win_length=spec["win_length"],
-                        window="hann", center=True, pad_mode="constant")
-    power = np.abs(stft) ** 2
-    return _mel_basis(spec["sample_rate"], spec["n_fft"], spec["n_mels"], spec["fmin"], spec["fmax"]) @ power
-
-
-@functools.lru_cache(maxsize=8)
-def _mel_basis(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    import librosa
-
-    basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    basis.flags.writeable = False
-    return basis
+    """Mel power spectrogram (n_mels, frames): `librosa.feature.melspectrogram` with these
+    settings, in numpy (`emofuse.plugins.spectral`) with a cached filter bank."""
+    power = spectral.stft_power(y, spec["n_fft"], spec["hop_length"], spec["win_length"])
+    return spectral.mel_filter_bank(spec["sample_rate"], spec["n_fft"], spec["n_mels"], spec["fmin"], spec["fmax"]) @ power
 
 
 def specs_differ(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:

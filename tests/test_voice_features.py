@@ -91,3 +91,55 @@ def test_mel_power_matches_librosa_melspectrogram(options):
         fmax=spec["fmax"], power=2.0)
     assert ours.shape == reference.shape
     np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-6 * reference.max())
+
+
+def librosa_features(y: np.ndarray, spec: dict) -> np.ndarray:
+    """The features as librosa computes them (what the shipped voice model was trained on)."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=spec["sample_rate"], n_fft=spec["n_fft"], win_length=spec["win_length"],
+        hop_length=spec["hop_length"], window="hann", n_mels=spec["n_mels"], fmin=spec["fmin"],
+        fmax=spec["fmax"], power=2.0, pad_mode="constant")
+    db = librosa.power_to_db(mel, **spec["power_to_db"])
+    if spec["kind"] == "logmel":
+        return db.T
+    mfcc = librosa.feature.mfcc(S=db, n_mfcc=spec["n_mfcc"], dct_type=2, norm="ortho")
+    parts = [mfcc] + [librosa.feature.delta(mfcc, width=spec["delta_width"], order=o, mode="nearest")
+                      for o in range(1, spec["deltas"] + 1)]
+    return np.concatenate(parts).T
+
+
+@pytest.mark.parametrize("options", [{}, {"deltas": 1, "n_mfcc": 20, "n_mels": 40, "fmin": 50.0},
+                                     {"kind": "logmel", "n_fft": 1024, "win_length": 800, "hop_length": 320}])
+def test_features_match_librosa(options):
+    extractor = MfccExtractor(**options)
+    y = voice(1.7, 16000).astype(np.float32)
+    ours = extractor.extract(y, 16000)
+    reference = librosa_features(y, extractor.feature_spec)
+    assert ours.shape == reference.shape
+    np.testing.assert_allclose(ours, reference, atol=2e-3 * np.abs(reference).max())
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_delta_matches_librosa_at_the_edges_too(order):
+    import librosa
+
+    from emofuse.plugins.spectral import delta
+
+    x = np.random.default_rng(order).standard_normal((5, 30)).astype(np.float32)
+    np.testing.assert_allclose(delta(x, 9, order), librosa.feature.delta(x, width=9, order=order, mode="nearest"),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="odd"):
+        delta(x, 4, order)
+
+
+def test_extracting_features_does_not_import_librosa():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from emofuse.plugins.mfcc import MfccExtractor; "
+            "MfccExtractor().extract(np.ones(16000, np.float32) * 0.1, 16000); "
+            "print('librosa' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
