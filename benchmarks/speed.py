@@ -5,7 +5,8 @@
 Builds 640x480 25 fps clips with a face and a speech-like soundtrack (emofuse.testing), then
 reports, on this machine:
   * x-realtime of the whole `emofuse analyze` command at defaults (start-up and model loading
-    included) and of the analysis alone (components already loaded), and the same analysis with
+    included) on the main and the long clip, the fixed start-up cost that follows from the two,
+    and x-realtime of the analysis alone (components already loaded), and the same analysis with
     a full-frame face detection on every analysed frame (`--detect-fps all`, no tracking);
   * frames/s when every frame is analysed (`--fps all`): at defaults (full-frame detection once
     a second, faces tracked in between), with a full-frame detection on every frame, and with
@@ -74,6 +75,10 @@ def main() -> None:
 
     whole = timed([*emofuse_cmd, "analyze", str(clip), "-o", str(work / "out.csv"), "-q"])
     print(f"emofuse analyze, defaults, whole command: {whole:.1f} s = {args.seconds / whole:.1f}x realtime")
+    whole_long = timed([*emofuse_cmd, "analyze", str(long_clip), "-o", str(work / "long.csv"), "-q"])
+    print(f"emofuse analyze, defaults, whole command, {args.long:.0f} s clip: {whole_long:.1f} s = "
+          f"{args.long / whole_long:.1f}x realtime (fixed start-up cost: "
+          f"{(whole * args.long - whole_long * args.seconds) / (args.long - args.seconds):.1f} s)")
 
     default = child(clip)
     print(f"analysis at defaults (models loaded): {default['warm']:.2f} s = "

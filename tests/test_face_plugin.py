@@ -45,15 +45,15 @@ def _crops():
     return [face, np.ascontiguousarray(face[:, ::-1]), rng.integers(0, 256, (60, 50), dtype=np.uint8)]
 
 
-def test_classify_returns_valid_scores_in_one_call(model_path):
-    from emofuse.plugins.fer_cnn import FerCnnClassifier
+def test_classify_returns_valid_scores_in_one_call(model_path, monkeypatch):
+    from emofuse.plugins.fer_cnn import FerCnnClassifier, predict
 
     classifier = FerCnnClassifier(model=model_path)
     assert isinstance(classifier, VisualClassifier)
     assert classifier.temperature == json.loads(model_path.with_suffix(".json").read_text())["temperature"]
     calls = []
-    original = classifier.model.predict_on_batch
-    classifier.model.predict_on_batch = lambda x: calls.append(len(x)) or original(x)
+    forward = predict.compiled_forward(classifier.model)
+    monkeypatch.setattr(predict, "compiled_forward", lambda model: lambda x: calls.append(len(x)) or forward(x))
     crops = _crops()
     scores = classifier.classify(crops)
     assert calls == [4 * len(crops)]  # faces, zoomed faces and their mirror images, one batched call

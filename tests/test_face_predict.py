@@ -145,3 +145,15 @@ def test_view_logits_come_in_views_of_order(tiny_model):
     np.testing.assert_allclose(each[[0, 2]].mean(axis=0), predict_logits(tiny_model, faces, zoom_average=False),
                                atol=1e-5)
     assert predict_view_logits(tiny_model, []).shape == (4, 0, 7)
+
+
+def test_the_compiled_forward_is_traced_once_for_any_batch_size(tiny_model):
+    from emofuse.plugins.fer_cnn.predict import compiled_forward
+
+    forward = compiled_forward(tiny_model)
+    assert compiled_forward(tiny_model) is forward  # cached per model
+    rng = np.random.default_rng(3)
+    for n in (1, 5, 2, 9):
+        x = rng.random((n, 48, 48, 1), dtype=np.float32)
+        np.testing.assert_allclose(forward(x), tiny_model.predict_on_batch(x), rtol=1e-5, atol=1e-5)
+    assert forward.graph.experimental_get_tracing_count() == 1
