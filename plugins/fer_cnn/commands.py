@@ -124,7 +124,39 @@ def run_train(args: argparse.Namespace) -> int:
                          history=history)
     log.info("temperature %.3f; metadata saved to %s", metadata["temperature"],
              Path(args.output).with_suffix(".json"))
+    export_face_litert(args.output, args.data, skip_bad=args.skip_bad)
     return 0
+
+
+def export_face_litert(model_path: str | Path, data: str | Path | None = None, skip_bad: bool = False) -> dict:
+    """Write the LiteRT export of a face model (int8 weights, `emofuse.plugins.litert`) and, with
+    `data` holding PublicTest faces, record its 4-view PublicTest accuracy beside the Keras one."""
+    from emofuse.plugins.litert import RECORD_KEY, LiteRTModel, export_litert
+
+    from .artifacts import load_face_model, read_metadata, write_metadata
+    from .predict import predict_logits
+
+    out = export_litert(model_path, load_face_model(model_path, "float32"), quantize=True)
+    metadata = read_metadata(model_path)
+    test = None
+    if data is not None:
+        from .data import load_fer2013
+
+        test = load_fer2013(data, skip_bad=skip_bad).splits.get("PublicTest")
+    if test is not None:
+        from emofuse.plugins.litert import litert_available
+
+        if litert_available():
+            logits = predict_logits(LiteRTModel(out), test.images)
+            accuracy = round(float((logits.argmax(axis=1) == test.labels).mean()), 4)
+            metadata[RECORD_KEY]["public_test_accuracy"] = accuracy
+            write_metadata(model_path, metadata)
+            log.info("LiteRT export %s: PublicTest accuracy %.4f (4 views)", out, accuracy)
+        else:
+            log.warning("LiteRT export %s not scored: the ai-edge-litert package is not installed", out)
+    else:
+        log.info("LiteRT export %s", out)
+    return metadata
 
 
 def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: bool = False,
@@ -203,6 +235,10 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=("float32", "bfloat16", "auto"), default="float32",
                         help="arithmetic of the network (default float32; the plugin uses auto: bfloat16 "
                              "where the CPU computes it natively)")
+    parser.add_argument("--backend", choices=("auto", "litert", "keras"), default="auto",
+                        help="run the network with LiteRT (the model's .tflite export, int8 weights) or "
+                             "Keras (with --precision); auto, the plugin's default: LiteRT when installed "
+                             "and the export is up to date")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -221,7 +257,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         log.warning("scoring the %d Training faces too (the model may have trained on them)",
                     len(dataset.splits["Training"]))
     temperature = float(read_metadata(model_path).get("temperature", 1.0))
-    model = load_face_model(model_path, args.precision)
+    from emofuse.plugins.litert import LiteRTModel, choose_backend, litert_path
+
+    backend = choose_backend(args.backend, model_path)
+    if backend == "litert":
+        model = LiteRTModel(litert_path(model_path))
+        precision = "int8 weights (LiteRT)"
+    else:
+        model, precision = load_face_model(model_path, args.precision), resolve_precision(args.precision)
     started = time.time()
     logits = predict_logits(model, faces.images, flip_average=not args.no_flip, zoom_average=not args.no_zoom)
     elapsed = time.time() - started
@@ -232,7 +275,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "split": args.split,
         "flip_average": not args.no_flip,
         "zoom_average": not args.no_zoom,
-        "precision": resolve_precision(args.precision),
+        "backend": backend,
+        "precision": precision,
         "skipped": dataset.skipped,
         "temperature": temperature,
         "nll": negative_log_likelihood(logits, faces.labels, temperature),

@@ -74,11 +74,16 @@ _FORWARD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def compiled_forward(model) -> Callable[[np.ndarray], np.ndarray]:
-    """`model`'s inference as a function compiled once for any batch size (cached per model).
+    """A Keras `model`'s inference as a function compiled once for any batch size (cached per
+    model); a LiteRT model (`emofuse.plugins.litert.LiteRTModel`) is returned as it is.
 
     `model.predict_on_batch` compiles again for the second batch size it sees (0.35 s; the faces
     of a segment vary in number); this traces once, with the batch dimension left open.
     """
+    from emofuse.plugins.litert import LiteRTModel
+
+    if isinstance(model, LiteRTModel):  # a function already
+        return model
     forward = _FORWARD.get(model)
     if forward is None:
         import tensorflow as tf

@@ -13,6 +13,7 @@ import numpy as np
 from emofuse.calibration import softmax
 from emofuse.errors import EmofuseError, IncompatibleComponentsError
 from emofuse.labels import LABELS, RAVDESS_LABELS, RAVDESS_TO_CANONICAL
+from emofuse.plugins.litert import LiteRTModel, choose_backend, litert_path
 from emofuse.plugins.mfcc import specs_differ
 
 from .features import normalize, split_windows
@@ -46,17 +47,32 @@ def to_canonical(probabilities: np.ndarray) -> np.ndarray:
     return np.asarray(probabilities, dtype=np.float64) @ _TO_CANONICAL
 
 
+def _load_keras_model(path: Path, threads: int | None):
+    if threads:
+        from .train import set_threads
+
+        set_threads(threads)
+    from .model import load_voice_model
+
+    try:
+        return load_voice_model(path)
+    except Exception as exc:  # keras raises many types for a broken file
+        raise EmofuseError(f"{path}: cannot load the voice model ({exc})") from None
+
+
 class RavdessCnnClassifier:
     """Scores MFCC windows over the 7 canonical labels; `raw` keeps RAVDESS's 8 probabilities.
 
     Options: `model=PATH` (a `.keras` file with its `.json` beside it; default: the shipped
-    weights), `threads=N` (cap TensorFlow's CPU threads). Windows shorter than the training
+    weights), `threads=N` (cap the CPU threads), `backend` ("auto": LiteRT when installed and
+    the model's `.tflite` export is up to date, else Keras; "litert"; "keras"; see
+    `emofuse.plugins.litert`). Windows shorter than the training
     window are repeat-padded, longer ones split into overlapping windows whose logits are
     averaged, all in one compiled call. Probabilities are temperature-scaled (temperature fitted
     on the validation actors). Silent or all-constant input gives None.
     """
 
-    def __init__(self, model: str | Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, model: str | Path | None = None, threads: int | None = None, backend: str = "auto") -> None:
         with contextlib.ExitStack() as stack:
             if model is None:
                 ref = resources.files("emofuse.plugins.ravdess_cnn") / WEIGHTS
@@ -67,16 +83,11 @@ class RavdessCnnClassifier:
                 raise EmofuseError(f"{path}: voice model weights not found (train them with `emofuse train voice`)")
             self.meta = read_metadata(path)
             self.model_path = path
-            if threads:
-                from .train import set_threads
-
-                set_threads(threads)
-            from .model import load_voice_model
-
-            try:
-                self._model = load_voice_model(path)
-            except Exception as exc:  # keras raises many types for a broken file
-                raise EmofuseError(f"{path}: cannot load the voice model ({exc})") from None
+            self.backend = choose_backend(backend, path)
+            if self.backend == "litert":
+                self._model = LiteRTModel(litert_path(path), threads)
+            else:
+                self._model = _load_keras_model(path, threads)
         self.feature_spec: dict[str, Any] = dict(self.meta["feature_spec"])
         self.window_frames = int(self.meta["window_frames"])
         self.min_window = float(self.meta["min_window"])

@@ -45,8 +45,13 @@ def run_train(args) -> int:
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
         augment=not args.no_augment, cache_dir=args.cache_dir, threads=args.threads,
     )
+    from emofuse.plugins.litert import export_litert
+
+    from .model import load_voice_model
+
+    tflite = export_litert(args.output, load_voice_model(args.output))  # float32: the same numbers
     accuracy = meta["val_accuracy"]
-    print(f"wrote {args.output} (trained on actors {format_actors(meta['train_actors'])}, "
+    print(f"wrote {tflite} (LiteRT export) and {args.output} (trained on actors {format_actors(meta['train_actors'])}, "
           f"{meta['n_train']} files; validation actors {format_actors(meta['val_actors']) or 'none'}: "
           f"accuracy {'n/a' if accuracy is None else f'{accuracy:.3f}'}; {meta['wall_seconds']:.0f} s)")
     return 0
