@@ -41,6 +41,22 @@ def test_train_writes_model_checkpoint_and_metadata(trained):
     assert meta["public_test"]["n"] == 21 and 0 <= meta["public_test"]["accuracy"] <= 1
     assert meta["training"]["command"].startswith(f"emofuse train face --data {data} --output {model} --epochs 1")
     assert meta["training"]["training_faces"] == 70
+    # the LiteRT export (int8 weights) is written beside it, recorded and scored on PublicTest
+    assert model.with_suffix(".tflite").is_file()
+    assert meta["litert"]["quantization"].startswith("dynamic-range")
+    assert 0 <= meta["litert"]["public_test_accuracy"] <= 1
+    from emofuse.plugins.litert import stale_reason
+
+    assert stale_reason(model) is None
+
+
+def test_evaluate_runs_either_backend(trained, capsys):
+    data, model = trained
+    lite = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--backend", "litert")
+    keras = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--backend", "keras")
+    assert lite["backend"] == "litert" and keras["backend"] == "keras"
+    assert lite["accuracy"] == json.loads(model.with_suffix(".json").read_text())["litert"]["public_test_accuracy"]
+    assert abs(lite["accuracy"] - keras["accuracy"]) <= 2 / 21  # int8 weights: at most a face or two apart
 
 
 def test_evaluate_json_counts_match_the_test_split(trained, capsys):

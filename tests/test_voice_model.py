@@ -34,6 +34,9 @@ def trained(tmp_path_factory):
 def test_training_writes_model_metadata_and_checkpoints(trained):
     out = trained["model"]
     assert out.is_file() and out.stat().st_size > 0
+    from emofuse.plugins.litert import stale_reason
+
+    assert out.with_suffix(".tflite").is_file() and stale_reason(out) is None  # the LiteRT export
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["train_actors"] == [1, 2] and meta["val_actors"] == [3]
     assert meta["n_train"] == 16 and meta["n_val"] == 8
