@@ -55,7 +55,7 @@ def test_evaluate_runs_either_backend(trained, capsys):
     lite = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--backend", "litert")
     keras = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--backend", "keras")
     assert lite["backend"] == "litert" and keras["backend"] == "keras"
-    assert lite["accuracy"] == json.loads(model.with_suffix(".json").read_text())["litert"]["public_test_accuracy"]
+    assert lite["accuracy"] == pytest.approx(json.loads(model.with_suffix(".json").read_text())["litert"]["public_test_accuracy"], abs=1e-4)
     assert abs(lite["accuracy"] - keras["accuracy"]) <= 2 / 21  # int8 weights: at most a face or two apart
 
 
