@@ -1,4 +1,4 @@
-"""What face tracking, bf16 and the test-time views cost in accuracy, and what they save in time.
+"""What face tracking, the network's backend and the test-time views cost in accuracy, and what they save in time.
 
     python benchmarks/detection_tradeoff.py [--cache /tmp/emofuse-avbench] [--limit N]
 
@@ -30,8 +30,10 @@ SETTINGS = {
         dict(detect_fps=None, track=True, classifier=FLIP_ZOOM),
     "reuse boxes, detection 1/s (--no-track --detect-fps 1)":
         dict(detect_fps=1.0, track=False, classifier=FLIP_ZOOM),
-    "defaults, float32 instead of bfloat16":
-        dict(detect_fps=None, track=True, classifier={**FLIP_ZOOM, "precision": "float32"}),
+    "defaults, Keras bfloat16 instead of LiteRT int8 weights":
+        dict(detect_fps=None, track=True, classifier={**FLIP_ZOOM, "backend": "keras", "precision": "bfloat16"}),
+    "defaults, Keras float32 instead of LiteRT int8 weights":
+        dict(detect_fps=None, track=True, classifier={**FLIP_ZOOM, "backend": "keras", "precision": "float32"}),
     "defaults, face + mirror views only (zoom_average=false)":
         dict(detect_fps=None, track=True, classifier={"flip_average": True, "zoom_average": False}),
     "defaults, one view (flip_average=false zoom_average=false)":

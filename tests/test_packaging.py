@@ -32,7 +32,8 @@ def test_wheel_contains_every_module_and_the_weights(tmp_path):
     expected = _modules(REPO / "fusion", "emofuse") | _modules(REPO / "plugins", "emofuse.plugins")
     missing = sorted(m.removesuffix(".__init__") for m in expected - in_wheel)
     assert not missing, f"modules missing from the wheel (add their packages to pyproject.toml): {missing}"
-    for asset in [*REPO.glob("plugins/*/*.keras"), *REPO.glob("plugins/*/*.json"), *REPO.glob("fusion/data/*.png")]:
+    for asset in [*REPO.glob("plugins/*/*.keras"), *REPO.glob("plugins/*/*.tflite"), *REPO.glob("plugins/*/*.json"),
+                  *REPO.glob("fusion/data/*.png")]:
         rel = asset.relative_to(REPO)
         packaged = ("emofuse/" + str(rel.relative_to("fusion"))) if rel.parts[0] == "fusion" else ("emofuse/" + str(rel))
         assert packaged in names, f"{rel} is not in the wheel"
