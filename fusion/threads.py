@@ -1,9 +1,9 @@
 """Threads for the runner: a producer running ahead on its own thread, and quiet BLAS workers.
 
-On a 2-core machine the face detector (OpenCV) and the networks (TensorFlow) already use both
-cores inside each call, yet a segment's steps run one after the other and each waits for the
-last. Running the frame side (decode, detection, crops) one segment ahead of the rest
-(classification, voice, fusion) overlaps them: measured 1.3x faster at the defaults.
+The face detector (OpenCV) and the networks use both cores inside each call only in part, and
+a segment's steps ran one after the other, each waiting for the last. Running the frame side
+(decoding, detection, crops) a segment or two ahead of the rest (classification, voice, fusion)
+overlaps them: 3.5 s -> 2.5 s per minute of video at the defaults on 2 cores (docs/performance.md).
 
 numpy's OpenBLAS keeps its worker threads spinning for a while after every call; the audio
 features make such calls every segment, so one core was busy doing nothing (half the CPU time

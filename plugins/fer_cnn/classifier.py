@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from emofuse.labels import LABELS
-from emofuse.types import EmotionScores
-
 from emofuse.plugins.litert import LiteRTModel, choose_backend, litert_path
+from emofuse.types import EmotionScores
 
 from .artifacts import load_face_model, read_metadata, resolve_model_path, resolve_precision
 from .predict import predict_probabilities

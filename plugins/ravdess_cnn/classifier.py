@@ -66,9 +66,8 @@ class RavdessCnnClassifier:
     Options: `model=PATH` (a `.keras` file with its `.json` beside it; default: the shipped
     weights), `threads=N` (cap the CPU threads), `backend` ("auto": LiteRT when installed and
     the model's `.tflite` export is up to date, else Keras; "litert"; "keras"; see
-    `emofuse.plugins.litert`). Windows shorter than the training
-    window are repeat-padded, longer ones split into overlapping windows whose logits are
-    averaged, all in one compiled call. Probabilities are temperature-scaled (temperature fitted
+    `emofuse.plugins.litert`). Windows shorter than the training window are repeat-padded,
+    longer ones split into overlapping windows whose logits are averaged, all in one call. Probabilities are temperature-scaled (temperature fitted
     on the validation actors). Silent or all-constant input gives None.
     """
 
