@@ -57,12 +57,12 @@ class FaceTracker:
             found = detect()
             if found is None:
                 return None
-            missed = [box for box in self.last or [] if all(iou(box, hit) <= MATCH_IOU for hit in found)]
-            if self.track and track is not None and missed:
+            if self.track and track is not None and self.last:
                 # a face the full-frame detection missed this once (detectors flicker) but that is
                 # still where it was is kept: tracking found it again
-                kept = track(missed) or []
-                found = distinct(list(found) + list(kept), overlap=MATCH_IOU)
+                missed = [box for box in self.last if all(iou(box, hit) <= MATCH_IOU for hit in found)]
+                if missed:
+                    found = distinct(list(found) + list(track(missed) or []), overlap=MATCH_IOU)
             self.last, self.last_time = found, time
             return found
         if not (self.track and track is not None and self.last):

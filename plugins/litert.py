@@ -3,9 +3,8 @@
 The models are trained and saved by Keras (`NAME.keras`); `export_litert` also writes
 `NAME.tflite`, the same network converted (float32: outputs equal to 1e-5; or with int8
 weights, `quantize=True`), and records in `NAME.json` which `.keras` file it was made from
-(its SHA-256). Importing TensorFlow and loading
-and compiling the Keras models cost ~5 s at the start of every `emofuse analyze`; LiteRT starts
-in ~0.1 s. With `backend="auto"` a plugin uses LiteRT when the `ai-edge-litert` package is
+(its SHA-256). Importing TensorFlow and loading and compiling the Keras models cost ~5 s at the
+start of every `emofuse analyze`; LiteRT starts in ~0.1 s. With `backend="auto"` a plugin uses LiteRT when the `ai-edge-litert` package is
 installed and an up-to-date `.tflite` sits beside the `.keras`, else Keras.
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from emofuse.labels import LABELS
-from emofuse.plugins.litert import LiteRTModel, choose_backend, litert_path
+from emofuse.plugins.litert import RECORD_KEY, LiteRTModel, choose_backend, litert_path
 from emofuse.types import EmotionScores
 
 from .artifacts import load_face_model, read_metadata, resolve_model_path, resolve_precision
@@ -45,7 +45,7 @@ class FerCnnClassifier:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
         self.backend = choose_backend(backend, path)
         if self.backend == "litert":
-            quantized = "int8" in str(metadata.get("litert", {}).get("quantization", ""))
+            quantized = "int8" in str(metadata.get(RECORD_KEY, {}).get("quantization", ""))
             self.precision = "int8 weights" if quantized else "float32"
             self.model = LiteRTModel(litert_path(path))
         else:

@@ -131,7 +131,7 @@ def run_train(args: argparse.Namespace) -> int:
 def export_face_litert(model_path: str | Path, data: str | Path | None = None, skip_bad: bool = False) -> dict:
     """Write the LiteRT export of a face model (int8 weights, `emofuse.plugins.litert`) and, with
     `data` holding PublicTest faces, record its 4-view PublicTest accuracy beside the Keras one."""
-    from emofuse.plugins.litert import RECORD_KEY, LiteRTModel, export_litert
+    from emofuse.plugins.litert import RECORD_KEY, LiteRTModel, export_litert, litert_available
 
     from .artifacts import load_face_model, read_metadata, write_metadata
     from .predict import predict_logits
@@ -144,8 +144,6 @@ def export_face_litert(model_path: str | Path, data: str | Path | None = None, s
 
         test = load_fer2013(data, skip_bad=skip_bad).splits.get("PublicTest")
     if test is not None:
-        from emofuse.plugins.litert import litert_available
-
         if litert_available():
             logits = predict_logits(LiteRTModel(out), test.images)
             accuracy = round(float((logits.argmax(axis=1) == test.labels).mean()), 4)
@@ -235,7 +233,9 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=("float32", "bfloat16", "auto"), default="float32",
                         help="arithmetic of the network (default float32; the plugin uses auto: bfloat16 "
                              "where the CPU computes it natively)")
-    parser.add_argument("--backend", choices=("auto", "litert", "keras"), default="auto",
+    from emofuse.plugins.litert import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="run the network with LiteRT (the model's .tflite export, int8 weights) or "
                              "Keras (with --precision); auto, the plugin's default: LiteRT when installed "
                              "and the export is up to date")
