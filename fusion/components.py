@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .types import EmotionScores, FaceBox, Timeline
+from .types import EmotionScores, FaceBox, FaceEvidence, Timeline, VoiceEvidence
 
 
 @runtime_checkable
@@ -57,10 +57,39 @@ class AudioClassifier(Protocol):
 
 
 @runtime_checkable
-class FusionStrategy(Protocol):
-    """Combines the face and the voice scores of one segment (either may be None)."""
+class FaceEmbedder(Protocol):
+    """Describes who a face is: one identity vector per face crop (RGB uint8, any size).
 
-    def fuse(self, face: EmotionScores | None, voice: EmotionScores | None) -> EmotionScores | None: ...
+    `embed(crops)` returns a float array of shape (len(crops), dimension); two crops of the same
+    person are closer (Euclidean distance) than `same_person`, crops of two people farther.
+    """
+
+    dimension: int
+    same_person: float
+
+    def embed(self, crops: Sequence[np.ndarray]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class VoiceActivityDetector(Protocol):
+    """Says where someone speaks: `speech(samples, sample_rate)` gives one speech probability
+    (0..1) per `hop` seconds of mono float32 audio; music, noise and silence should score low."""
+
+    hop: float
+
+    def speech(self, samples: np.ndarray, sample_rate: int) -> np.ndarray: ...
+
+
+@runtime_checkable
+class FusionStrategy(Protocol):
+    """Combines the face and the voice evidence of one segment (either may be None).
+
+    `face` is a `FaceEvidence`, `voice` a `VoiceEvidence` (see `emofuse.types`): the scores plus
+    what says how far to trust them. Both also behave like their `EmotionScores` (`.array`,
+    `.values`, `.label`, `.confidence`), so a strategy written for bare scores keeps working.
+    """
+
+    def fuse(self, face: FaceEvidence | None, voice: VoiceEvidence | None) -> EmotionScores | None: ...
 
 
 @runtime_checkable
@@ -113,6 +142,8 @@ KINDS: Mapping[str, tuple[type, str]] = {
     "visual_classifier": (VisualClassifier, "visual classifier"),
     "audio_features": (AudioFeatureExtractor, "audio feature extractor"),
     "audio_classifier": (AudioClassifier, "audio classifier"),
+    "face_embedder": (FaceEmbedder, "face embedder"),
+    "voice_activity": (VoiceActivityDetector, "voice-activity detector"),
     "fusion": (FusionStrategy, "fusion strategy"),
     "exporter": (Exporter, "exporter"),
     "media_source": (MediaSource, "media source"),

@@ -33,8 +33,19 @@ def register_audio_classifiers(register):
 
 
 @hookspec
+def register_face_embedders(register):
+    """Register face embedders: `embed(crops) -> (n, d) array` and `same_person` (a distance threshold)."""
+
+
+@hookspec
+def register_voice_activity_detectors(register):
+    """Register voice-activity detectors: `hop` (seconds) and `speech(samples, sample_rate) -> per-hop probabilities`."""
+
+
+@hookspec
 def register_fusion_strategies(register):
-    """Register fusion strategies: objects with `fuse(face, voice) -> EmotionScores | None`."""
+    """Register fusion strategies: objects with `fuse(face, voice) -> EmotionScores | None`, where
+    `face` is a FaceEvidence and `voice` a VoiceEvidence (either may be None)."""
 
 
 @hookspec
@@ -53,6 +64,8 @@ HOOK_KINDS: dict[str, str] = {
     "register_visual_classifiers": "visual_classifier",
     "register_audio_feature_extractors": "audio_features",
     "register_audio_classifiers": "audio_classifier",
+    "register_face_embedders": "face_embedder",
+    "register_voice_activity_detectors": "voice_activity",
     "register_fusion_strategies": "fusion",
     "register_exporters": "exporter",
     "register_media_sources": "media_source",

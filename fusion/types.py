@@ -110,13 +110,147 @@ class EmotionScores:
         return dict(zip(LABELS, self.values))
 
 
+class _ScoresView:
+    """Evidence behaves like its EmotionScores (`.array`, `.label`, ...) for strategies written for bare scores."""
+
+    scores: EmotionScores
+
+    @property
+    def array(self) -> np.ndarray:
+        return self.scores.array
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        return self.scores.values
+
+    @property
+    def raw(self) -> Mapping[str, float] | None:
+        return self.scores.raw
+
+    @property
+    def label(self) -> str:
+        return self.scores.label
+
+    @property
+    def confidence(self) -> float:
+        return self.scores.confidence
+
+    def as_dict(self) -> dict[str, float]:
+        return self.scores.as_dict()
+
+
+def _check_fraction(owner: str, name: str, value: float) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"{owner}.{name} must be within 0..1, got {value}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceEvidence(_ScoresView):
+    """What the faces of one segment (of one person, or of the scene) say, and how far to trust it.
+
+    `scores`: the calibrated mean probabilities; `frames`: analysed frames with this face;
+    `sampled`: analysed frames in the segment; `size`: median face width in pixels;
+    `detector_score`: median detector score (1.0 when the detector gives none); `agreement`:
+    the share of the frames whose own top label is the mean's top label.
+    """
+
+    scores: EmotionScores
+    frames: int = 1
+    sampled: int = 1
+    size: float = 0.0
+    detector_score: float = 1.0
+    agreement: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.scores, EmotionScores):
+            raise TypeError(f"FaceEvidence.scores must be EmotionScores, got {type(self.scores).__name__}")
+        if self.frames < 0 or self.sampled < 0:
+            raise ValueError("FaceEvidence.frames and .sampled must be >= 0")
+        if not (math.isfinite(self.size) and self.size >= 0):
+            raise ValueError(f"FaceEvidence.size must be >= 0 pixels, got {self.size}")
+        object.__setattr__(self, "agreement", _check_fraction("FaceEvidence", "agreement", self.agreement))
+
+    @property
+    def coverage(self) -> float:
+        """The share of the segment's analysed frames in which the face was seen."""
+        return min(1.0, self.frames / self.sampled) if self.sampled else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class VoiceEvidence(_ScoresView):
+    """What the voice of one segment says, and how far to trust it.
+
+    `scores`: the classifier's probabilities; `speech`: the share of the segment in which the
+    voice-activity detector heard speech; `level_db`: loudness of the window (dBFS, loudest 10 %
+    of 25 ms frames); `window`: seconds of audio the classifier heard; `sample_rate`: the source's
+    sample rate (0 when unknown; 8000 is a telephone).
+    """
+
+    scores: EmotionScores
+    speech: float = 1.0
+    level_db: float = 0.0
+    window: float = 0.0
+    sample_rate: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.scores, EmotionScores):
+            raise TypeError(f"VoiceEvidence.scores must be EmotionScores, got {type(self.scores).__name__}")
+        object.__setattr__(self, "speech", _check_fraction("VoiceEvidence", "speech", self.speech))
+        if self.window < 0 or self.sample_rate < 0:
+            raise ValueError("VoiceEvidence.window and .sample_rate must be >= 0")
+
+
+def scores_of(evidence) -> EmotionScores | None:
+    """The EmotionScores inside evidence (or the scores themselves, or None)."""
+    return getattr(evidence, "scores", evidence)
+
+
+@dataclasses.dataclass(frozen=True)
+class PersonResult:
+    """One person seen in one segment: where (median face box), what their face showed, whether
+    they spoke (and then what their voice carried), and their fused verdict."""
+
+    person: str
+    box: FaceBox
+    face: EmotionScores | None = None
+    voice: EmotionScores | None = None
+    fused: EmotionScores | None = None
+    speaking: bool = False
+    faces: int = 0
+
+    @property
+    def label(self) -> str | None:
+        return self.fused.label if self.fused else None
+
+    @property
+    def confidence(self) -> float | None:
+        return self.fused.confidence if self.fused else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Person:
+    """A person of the whole file: id (P1, P2, ... by first appearance), when first and last seen,
+    seconds visible and speaking, and a face crop to recognise them by (`face`, RGB, may be None)."""
+
+    id: str
+    first_seen: float
+    last_seen: float
+    seconds_visible: float = 0.0
+    seconds_speaking: float = 0.0
+    face: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+
+
 @dataclasses.dataclass(frozen=True)
 class SegmentResult:
     """What one time window showed: face scores, voice scores, the fused verdict.
 
     A modality with nothing to say (no face, silence) is None, not a guess. `faces` is the
     largest number of faces found in one sampled frame of the segment; `errors` records
-    component failures that left a gap in this segment.
+    component failures that left a gap in this segment. `people`: one PersonResult per person
+    seen in the segment; `speaker`: the id of the person speaking (None: nobody, or off-screen);
+    `voice_speech`: the share of the segment with speech (None without audio).
     """
 
     start: float
@@ -126,8 +260,12 @@ class SegmentResult:
     fused: EmotionScores | None = None
     faces: int = 0
     errors: tuple[str, ...] = ()
+    people: tuple[PersonResult, ...] = ()
+    speaker: str | None = None
+    voice_speech: float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "people", tuple(self.people))
         if not (math.isfinite(self.start) and math.isfinite(self.end)) or self.end < self.start or self.start < 0:
             raise ValueError(f"SegmentResult needs 0 <= start <= end, got {self.start}..{self.end}")
         for name in ("face", "voice", "fused"):
@@ -155,9 +293,11 @@ class Timeline:
     segments: tuple[SegmentResult, ...]
     components: Mapping[str, str] = dataclasses.field(default_factory=dict)
     duration: float = 0.0
+    persons: tuple[Person, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segments", tuple(self.segments))
+        object.__setattr__(self, "persons", tuple(self.persons))
         object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
         for seg in self.segments:
             if not isinstance(seg, SegmentResult):
@@ -166,18 +306,28 @@ class Timeline:
     def __len__(self) -> int:
         return len(self.segments)
 
-    def to_dataframe(self):
-        """One row per segment: start, end, label, confidence, faces, face_*, voice_*, fused_*, errors."""
+    def to_dataframe(self, by: str = "segment"):
+        """`by="segment"`: one row per segment (start, end, label, confidence, faces, speaker,
+        face_*, voice_*, fused_*, voice_speech, errors). `by="person"`: one row per segment and
+        person seen in it (start, end, person, speaking, x, y, width, height, label, confidence,
+        faces, face_*, voice_*, fused_*, errors)."""
         from .table import timeline_to_dataframe
 
-        return timeline_to_dataframe(self)
+        return timeline_to_dataframe(self, by=by)
 
-    def to_csv(self, path) -> None:
-        """Write the CSV timeline atomically (a temp file, then a rename)."""
+    def person_rows(self, person: str) -> list[tuple[SegmentResult, PersonResult]]:
+        """The segments in which `person` was seen, each with that person's result."""
+        if person not in {p.id for p in self.persons}:
+            known = ", ".join(p.id for p in self.persons) or "none"
+            raise KeyError(f"no person {person!r} in this timeline; persons: {known}")
+        return [(seg, one) for seg in self.segments for one in seg.people if one.person == person]
+
+    def to_csv(self, path, by: str = "segment") -> None:
+        """Write the CSV timeline (`by` as in `to_dataframe`) atomically (a temp file, then a rename)."""
         from .atomic import atomic_output
 
         with atomic_output(path) as tmp:
-            self.to_dataframe().to_csv(tmp, index=False)
+            self.to_dataframe(by=by).to_csv(tmp, index=False)
 
     def summary(self) -> list[tuple[str, float]]:
         """Fused labels by their share of the labelled segments, most frequent first."""

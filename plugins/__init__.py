@@ -6,6 +6,8 @@ BUILTIN_PLUGIN_MODULES: tuple[str, ...] = (
     "emofuse.plugins.fer_cnn",
     "emofuse.plugins.mfcc",
     "emofuse.plugins.ravdess_cnn",
+    "emofuse.plugins.embedders",
+    "emofuse.plugins.vad",
     "emofuse.plugins.fusion_strategies",
     "emofuse.plugins.exporters",
     "emofuse.plugins.media_sources",

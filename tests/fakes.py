@@ -67,6 +67,28 @@ class FaceFirst:
         return face if face is not None else voice
 
 
+class MeanColourEmbedder:
+    """Face embedder: the mean colour of the crop (same colour, same person)."""
+
+    dimension = 3
+    same_person = 20.0
+
+    def embed(self, crops):
+        return np.array([np.asarray(c, dtype=np.float64).reshape(-1, 3).mean(axis=0) for c in crops]).reshape(-1, 3)
+
+
+class LoudIsSpeech:
+    """Voice activity: every 10 ms louder than -40 dBFS is speech."""
+
+    hop = 0.01
+
+    def speech(self, samples, sample_rate):
+        hop = max(1, int(sample_rate * self.hop))
+        n = len(samples) // hop
+        frames = np.asarray(samples[: n * hop], dtype=np.float64).reshape(n, hop)
+        return (np.sqrt((frames ** 2).mean(axis=1)) > 0.01).astype(np.float64)
+
+
 class LabelsExporter:
     """Exporter: one 'start label' line per segment."""
 
@@ -150,6 +172,14 @@ class Plugin:
     @hookimpl
     def register_audio_classifiers(self, register):
         register("loud-angry", LoudAngry, description="fake: loud is angry")
+
+    @hookimpl
+    def register_face_embedders(self, register):
+        register("mean-colour", MeanColourEmbedder, description="fake: mean colour of the face")
+
+    @hookimpl
+    def register_voice_activity_detectors(self, register):
+        register("loud", LoudIsSpeech, description="fake: loud is speech")
 
     @hookimpl
     def register_fusion_strategies(self, register):
