@@ -29,6 +29,7 @@ class MediaInfo:
     fps: float = 0.0
     width: int = 0
     height: int = 0
+    audio_rate: int = 0  # the soundtrack's own sample rate (0: none or unknown)
 
 
 def _ffmpeg_reason(message: str) -> str:
@@ -69,7 +70,9 @@ def probe(path: str | Path) -> MediaInfo:
     if duration <= 0:
         raise MediaError(f"{path}: has no duration (empty or truncated stream)")
     width, height = infos.get("video_size") or (0, 0)
-    return MediaInfo(path, duration, has_video, has_audio, float(infos.get("video_fps") or 0.0), int(width), int(height))
+    audio_rate = int(infos.get("audio_fps") or 0) if has_audio else 0
+    return MediaInfo(path, duration, has_video, has_audio, float(infos.get("video_fps") or 0.0), int(width), int(height),
+                     audio_rate)
 
 
 def iter_frames(info: MediaInfo, sample_fps: float | None) -> Iterator[tuple[float, np.ndarray]]:

@@ -11,16 +11,27 @@ from typing import Any
 
 import numpy as np
 
-from .audio import ANALYSIS_SAMPLE_RATE, SILENCE_DB, is_silent
+from .audio import ANALYSIS_SAMPLE_RATE, SILENCE_DB
 from .errors import EmofuseError, MediaError
+from .evidence import face_evidence
+from .face_side import FaceSegment, TrackBook, segment_faces
 from .media import AudioStream, MediaInfo, iter_frames, probe
+from .people import SegmentFaces, TrackFaces, build_people, summarise_persons
 from .plugin_manager import Components, get_components
 from .threads import RunAhead, quiet_blas
 from .tracking import FaceTracker
-from .types import EmotionScores, FaceBox, SegmentResult, Timeline
+from .tracks import MAX_GAP, TrackLinker
+from .types import EmotionScores, FaceBox, FaceEvidence, Person, SegmentResult, Timeline, VoiceEvidence, scores_of
+from .voice_side import MIN_SPEECH, VoiceSide
 
 #: Component kinds a pipeline is made of, in the order they run.
-PIPELINE_KINDS = ("face_detector", "visual_classifier", "audio_features", "audio_classifier", "fusion")
+PIPELINE_KINDS = ("face_detector", "visual_classifier", "face_embedder", "voice_activity", "audio_features",
+                  "audio_classifier", "fusion")
+VIDEO_KINDS = ("face_detector", "visual_classifier", "face_embedder")
+AUDIO_KINDS = ("voice_activity", "audio_features", "audio_classifier")
+
+#: `face_embedder="auto"`: dlib's face ResNet when it is installed, else the built-in `pixels`.
+AUTO = "auto"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +44,8 @@ class AnalysisOptions:
     (found again near where they were, see `emofuse.tracking`), or with `track=False` their boxes
     reused. Every analysed frame's faces are classified.
     `smooth` ("ema[:N]" or "median[:N]") smooths the scores over N neighbouring segments.
+    `persons=False` skips tracks, persons and speakers (the scene only). `min_speech` is the share
+    of a segment the voice-activity detector must hear as speech for a voice verdict.
     """
 
     segment: float = 1.0
@@ -41,6 +54,8 @@ class AnalysisOptions:
     track: bool = True
     face_detector: str = "haar"
     visual_classifier: str = "fer-cnn"
+    face_embedder: str = AUTO
+    voice_activity: str = "silero"
     audio_features: str = "mfcc"
     audio_classifier: str = "ravdess-cnn"
     fusion: str = "weighted"
@@ -49,6 +64,8 @@ class AnalysisOptions:
     audio: bool = True
     silence_db: float = SILENCE_DB
     smooth: str | None = None
+    persons: bool = True
+    min_speech: float = MIN_SPEECH
 
     def __post_init__(self) -> None:
         if not self.segment > 0:
@@ -60,6 +77,8 @@ class AnalysisOptions:
         unknown = set(self.component_options) - set(PIPELINE_KINDS)
         if unknown:
             raise EmofuseError(f"options for unknown component kinds {sorted(unknown)}; kinds: {', '.join(PIPELINE_KINDS)}")
+        if not 0.0 <= self.min_speech <= 1.0:
+            raise EmofuseError(f"--min-speech must be within 0..1 (a share of the segment), got {self.min_speech}")
         if not (self.video or self.audio):
             raise EmofuseError("nothing to analyse: both the video and the audio are switched off")
         if self.smooth is not None:
@@ -71,7 +90,12 @@ class AnalysisOptions:
                 raise EmofuseError(f"--smooth: {exc}") from None
 
     def name_of(self, kind: str) -> str:
-        return getattr(self, kind)
+        name = getattr(self, kind)
+        if kind == "face_embedder" and name == AUTO:
+            from emofuse.plugins.embedders import default_embedder_name
+
+            return default_embedder_name()
+        return name
 
 
 class Pipeline:
@@ -95,6 +119,14 @@ class Pipeline:
     @cached_property
     def visual_classifier(self):
         return self._create("visual_classifier")
+
+    @cached_property
+    def face_embedder(self):
+        return self._create("face_embedder")
+
+    @cached_property
+    def voice_activity(self):
+        return self._create("voice_activity")
 
     @cached_property
     def audio_features(self):
@@ -121,7 +153,8 @@ class Pipeline:
 
     def analyze(self, path: str | Path, on_segment: Callable[[SegmentResult, int], None] | None = None,
                 info: MediaInfo | None = None) -> Timeline:
-        """Analyse one file. `on_segment(result, total)` is called after each segment (for progress)."""
+        """Analyse one file. `on_segment(result, total)` is called after each segment (for progress);
+        its persons and speaker are filled in at the end, when the whole file has been seen."""
         info = info or probe(path)
         opts = self.options
         use_video, use_audio = opts.video and info.has_video, opts.audio and info.has_audio
@@ -130,72 +163,87 @@ class Pipeline:
             raise MediaError(f"{info.path}: has no {wanted} stream to analyse")
         if use_video:
             self.face_detector, self.visual_classifier  # build now: a broken component fails before decoding
+            if opts.persons:
+                self.face_embedder
         if use_audio:
-            self.audio_classifier
+            self.audio_classifier, self.voice_activity
         self.fusion
         bounds = segment_bounds(info.duration, opts.segment)
         total = len(bounds)
         segments: list[SegmentResult] = []
+        faces_of: list[SegmentFaces] = []
+        walk = _Walk(self, info, bounds) if use_video else None
         with contextlib.ExitStack() as stack:
             stack.enter_context(quiet_blas())
-            # the frame side (decoding, detection, crops) runs on its own thread, a segment or
-            # two ahead of the rest (emofuse.threads); the audio is decoded by ffmpeg as read
-            found = (stack.enter_context(RunAhead(self._segment_faces(info, bounds), depth=2, name="emofuse-faces"))
-                     if use_video else None)
-            audio = stack.enter_context(AudioStream(info.path, ANALYSIS_SAMPLE_RATE)) if use_audio else None
+            # the frame side (decoding, detection, tracks, crops) runs on its own thread, a segment
+            # or two ahead of the rest (emofuse.threads); the audio is decoded by ffmpeg as read
+            found = stack.enter_context(RunAhead(walk.segments(), depth=2, name="emofuse-faces")) if walk else None
+            voice_side = self._voice_side(stack.enter_context(AudioStream(info.path, ANALYSIS_SAMPLE_RATE)),
+                                          info) if use_audio else None
             for start, end in bounds:
                 errors: list[str] = []
-                face, faces = (None, 0)
+                face, tracks, sampled, most = None, {}, 0, 0
                 if found is not None:
-                    crops, faces, detector_errors = next(found)
-                    errors.extend(detector_errors)
-                    face = self._classify_faces(crops, errors)
-                voice = self._voice_scores(audio, start, end, info.duration, errors) if audio else None
-                fused = self._guard("fusion", errors, lambda: _check_scores(self.fusion.fuse(face, voice), True))
-                result = SegmentResult(start, end, face, voice, fused, faces, tuple(errors))
+                    seen = next(found)
+                    errors.extend(seen.errors)
+                    face, tracks = self._classify_faces(seen, errors)
+                    sampled, most = seen.sampled, seen.most
+                voice, speech = None, None
+                if voice_side is not None:
+                    voice, speech, own = voice_side.evidence(start, end, errors)
+                    if walk is not None:
+                        walk.hear(start, own, ANALYSIS_SAMPLE_RATE, speech)
+                fused = self.fuse(face, voice, errors)
+                result = SegmentResult(start, end, scores_of(face), scores_of(voice), fused, most, tuple(errors),
+                                       voice_speech=None if speech is None else round(speech, 3))
                 segments.append(result)
+                faces_of.append(SegmentFaces(sampled, tracks, voice))
                 if on_segment:
                     on_segment(result, total)
+        persons: list[Person] = []
+        if walk is not None and opts.persons:
+            segments, persons = walk.people(segments, faces_of, self.fuse)
         components = self.describe()
         if not use_video:
-            components = {k: v for k, v in components.items() if k not in ("face_detector", "visual_classifier")}
+            components = {k: v for k, v in components.items() if k not in VIDEO_KINDS}
+        elif not opts.persons:
+            components.pop("face_embedder", None)
         if not use_audio:
-            components = {k: v for k, v in components.items() if k not in ("audio_features", "audio_classifier")}
-        timeline = Timeline(str(path), segments, components, info.duration)
+            components = {k: v for k, v in components.items() if k not in AUDIO_KINDS}
+        timeline = Timeline(str(path), segments, components, info.duration, persons)
         if opts.smooth:
             from .smoothing import parse_smoothing, smooth_timeline
 
             timeline = smooth_timeline(timeline, *parse_smoothing(opts.smooth))
         return timeline
 
+    def fuse(self, face: FaceEvidence | None, voice: VoiceEvidence | None, errors: list[str]) -> EmotionScores | None:
+        """The fusion strategy on one segment's (or one person's) evidence; a failure is recorded."""
+        return self._guard("fusion", errors, lambda: _check_scores(scores_of(self.fusion.fuse(face, voice)), True))
+
+    def _voice_side(self, audio: AudioStream, info: MediaInfo) -> VoiceSide:
+        return VoiceSide(audio.window, audio.sample_rate, info.duration,
+                         float(getattr(self.audio_classifier, "min_window", 0.0)), self.voice_activity,
+                         self.classify_voice, self._guard, self.options.silence_db, self.options.min_speech,
+                         info.audio_rate)
+
     # -- one modality at a time ------------------------------------------------------------------
 
-    def _segment_faces(self, info: MediaInfo, bounds: Sequence[tuple[float, float]]
-                       ) -> Iterator[tuple[list[np.ndarray], int, list[str]]]:
-        """For each segment: the face crops of its analysed frames (copies: the frames are not
-        kept), the most faces seen in one frame, and the face detector's errors."""
-        frames, tracker = _FrameCursor(iter_frames(info, self.options.fps)), self.face_tracker()
-        try:
-            for _, end in bounds:
-                crops, most, errors = [], 0, []
-                for time, frame in frames.until(end):
-                    boxes = self.find_faces(tracker, time, frame, errors)
-                    if boxes is None:
-                        continue
-                    found = [crop.copy() for crop in (b.crop(frame) for b in boxes) if crop.size]
-                    most = max(most, len(found))
-                    crops.extend(found)
-                yield crops, most, errors
-        finally:
-            frames.close()
-
-    def _classify_faces(self, crops: list[np.ndarray], errors: list[str]) -> EmotionScores | None:
-        """The mean scores of a segment's face crops, classified in one call (None without faces)."""
-        if not crops:
-            return None
+    def _classify_faces(self, seen: FaceSegment, errors: list[str]) -> tuple[FaceEvidence | None, dict[int, TrackFaces]]:
+        """A segment's face crops classified in one call: the scene's evidence (every face) and
+        each track's faces. (None, {}) without faces or when the classifier failed."""
+        if not seen.faces:
+            return None, {}
+        crops = [face.crop for face in seen.faces]
         scores = self._guard("visual_classifier", errors,
                              lambda: _check_score_list(self.visual_classifier.classify(crops), len(crops)))
-        return EmotionScores.mean(scores) if scores else None
+        if not scores:
+            return None, {}
+        tracks: dict[int, TrackFaces] = {}
+        for face, one in zip(seen.faces, scores):
+            tracks.setdefault(face.track, TrackFaces()).add(one, face.box, face.time)
+        frames = len({face.time for face in seen.faces})
+        return face_evidence(scores, [face.box for face in seen.faces], frames, seen.sampled), tracks
 
     def face_tracker(self) -> FaceTracker:
         """A fresh FaceTracker for one stream, honouring --detect-fps, --no-track and the detector."""
@@ -214,20 +262,6 @@ class Pipeline:
             return self._guard("face_detector", errors, lambda: _check_boxes(detector.track(frame, boxes)))
 
         return tracker.boxes(time, detect, track if tracker.track else None)
-
-    def _voice_scores(self, audio: AudioStream, start: float, end: float, duration: float,
-                      errors: list[str]) -> EmotionScores | None:
-        length = max(end - start, float(getattr(self.audio_classifier, "min_window", 0.0)))
-        a = max(0.0, (start + end) / 2 - length / 2)
-        b = min(duration, a + length)
-        a = max(0.0, b - length)
-        window = audio.window(a, b)
-        rate = audio.sample_rate
-        own = window[int((start - a) * rate): int((end - a) * rate)]
-        if is_silent(own, self.options.silence_db):
-            return None
-
-        return self.classify_voice(window, rate, errors)
 
     def classify_voice(self, samples: np.ndarray, rate: int, errors: list[str]) -> EmotionScores | None:
         """Features, then the audio classifier, on one window; each failure recorded under its own kind."""
@@ -263,6 +297,69 @@ def segment_bounds(duration: float, segment: float) -> list[tuple[float, float]]
     if total > 1 and duration - (total - 1) * segment < 0.25 * segment:
         total -= 1
     return [(i * segment, duration if i == total - 1 else (i + 1) * segment) for i in range(total)]
+
+
+class _Walk:
+    """One file's frame side (run ahead on its own thread) and what it keeps for the persons."""
+
+    def __init__(self, pipeline: Pipeline, info: MediaInfo, bounds: Sequence[tuple[float, float]]) -> None:
+        from .speaker_side import EnvelopeBook, MouthRecorder
+        from .speaking import SpeakerFinder
+
+        self.pipeline, self.info, self.bounds = pipeline, info, bounds
+        self.persons = pipeline.options.persons
+        self.linker = TrackLinker(MAX_GAP)
+        self.book = TrackBook(self._embed if self.persons else None, MAX_GAP)
+        self.speakers = SpeakerFinder() if self.persons else None
+        self.mouths = MouthRecorder(self.speakers) if self.speakers else None
+        self.envelope = EnvelopeBook()
+
+    def _embed(self, crops: Sequence[np.ndarray]) -> np.ndarray | None:
+        return self.pipeline._guard("face_embedder", [], lambda: self.pipeline.face_embedder.embed(crops))
+
+    def segments(self) -> Iterator[FaceSegment]:
+        from .shots import ShotDetector
+
+        p = self.pipeline
+        frames, tracker = _FrameCursor(iter_frames(self.info, p.options.fps)), p.face_tracker()
+        shots = ShotDetector() if self.persons else None
+        try:
+            yield from segment_faces(frames, self.bounds, lambda t, f, errors: p.find_faces(tracker, t, f, errors),
+                                     self.linker, self.book, shots.is_cut if shots else None,
+                                     self.mouths.see if self.mouths else None)
+        finally:
+            frames.close()
+
+    def hear(self, start: float, samples: np.ndarray, rate: int, speech: float | None) -> None:
+        """The soundtrack of a segment, for the speaker finder."""
+        if self.speakers is not None:
+            self.envelope.add(start, samples, rate)
+
+    def people(self, segments: list[SegmentResult], faces_of: list[SegmentFaces],
+               fuse) -> tuple[list[SegmentResult], list[Person]]:
+        """The segments with their persons and speakers, and the persons of the file."""
+        from .persons import TrackSummary, cluster_tracks
+
+        summaries = [TrackSummary(t.key, t.first, t.last, t.frames,
+                                  t.embeddings if t.embeddings is not None else np.zeros((0, 0)), t.shot)
+                     for t in self.book.tracks.values()]
+        same = float(getattr(self.pipeline.face_embedder, "same_person", 0.0))
+        persons_of = cluster_tracks(summaries, same)
+        times, envelope = self.envelope.series()
+        speakers = []
+        for segment, seen in zip(segments, faces_of):
+            visible = [key for key in seen.tracks if key in persons_of]
+            if seen.voice is None or not visible:
+                speakers.append(None)
+                continue
+            speakers.append(self.speakers.speaker(times, envelope, segment.start, segment.end, visible)[0])
+        segments = build_people(segments, faces_of, persons_of, speakers, fuse)
+        pictures: dict[str, np.ndarray | None] = {}
+        for track in sorted(self.book.tracks.values(), key=lambda t: -t.best_width):
+            person = persons_of.get(track.key)
+            if person is not None and person not in pictures:
+                pictures[person] = track.best
+        return segments, summarise_persons(segments, [f.sampled for f in faces_of], pictures)
 
 
 class _FrameCursor:

@@ -329,10 +329,17 @@ class Timeline:
         with atomic_output(path) as tmp:
             self.to_dataframe(by=by).to_csv(tmp, index=False)
 
+    def person_summary(self, person: str) -> list[tuple[str, float]]:
+        """`person`'s fused labels by their share of the segments they were seen in, most frequent first."""
+        return _shares([one.label for _, one in self.person_rows(person) if one.label])
+
     def summary(self) -> list[tuple[str, float]]:
         """Fused labels by their share of the labelled segments, most frequent first."""
-        labels = [s.label for s in self.segments if s.label]
-        if not labels:
-            return []
-        shares = {label: labels.count(label) / len(labels) for label in set(labels)}
-        return sorted(shares.items(), key=lambda kv: (-kv[1], LABELS.index(kv[0])))
+        return _shares([s.label for s in self.segments if s.label])
+
+
+def _shares(labels: list[str]) -> list[tuple[str, float]]:
+    if not labels:
+        return []
+    shares = {label: labels.count(label) / len(labels) for label in set(labels)}
+    return sorted(shares.items(), key=lambda kv: (-kv[1], LABELS.index(kv[0])))

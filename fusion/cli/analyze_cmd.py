@@ -5,7 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .options import add_component_arguments, add_detection_arguments, component_choices, fps_value, positive_float
+from emofuse.voice_side import MIN_SPEECH
+
+from .options import (add_component_arguments, add_detection_arguments, component_choices, fps_value, positive_float,
+                      share_value)
 
 EPILOG = """\
 examples:
@@ -18,10 +21,17 @@ examples:
   emofuse analyze film.mkv --smooth median:5      steadier labels (median over 5 segments)
   emofuse analyze clip.mp4 --fusion product --set fusion.face_weight=0.7
   emofuse analyze interview.wav                   voice only
+  emofuse analyze film.mp4 --by person -o film.csv --persons film-persons.png
+                                                  a row per person and segment, and who is who
 
-CSV columns: start,end,label,confidence,faces, face_<label>, voice_<label>, fused_<label>
-for the labels angry,disgust,fear,happy,sad,surprise,neutral, then errors. A modality with
-nothing to say (no face, silence) leaves its cells empty. `emofuse list` shows the components.
+CSV columns (--by segment): start,end,label,confidence,faces, face_<label>, voice_<label>,
+fused_<label> for the labels angry,disgust,fear,happy,sad,surprise,neutral, then speaker (the
+person speaking: P1, P2, ... numbered by first appearance; empty when nobody visible speaks),
+voice_speech (share of the segment with speech), errors. A modality with nothing to say (no
+face, no speech) leaves its cells empty.
+--by person: start,end,person,speaking,x,y,width,height,label,confidence,faces, face_*,
+voice_*, fused_*, errors: one row per segment and person seen in it; a person's voice cells are
+filled only while they speak. `emofuse list` shows the components.
 """
 
 
@@ -38,7 +48,11 @@ def add_parser(sub) -> None:
                         "Default: <input name>.<format> in the current folder")
     p.add_argument("-f", "--format", metavar="NAME",
                    help="csv (default), json, jsonl, or any installed exporter; default from the -o suffix")
-    p.add_argument("--plot", metavar="PNG", help="also draw the timeline (a folder with several inputs)")
+    p.add_argument("--by", choices=("segment", "person"), default="segment",
+                   help="a row per segment, the scene as a whole (default), or per segment and person")
+    p.add_argument("--plot", metavar="PNG", help="also draw the timeline, a lane per person (a folder with several inputs)")
+    p.add_argument("--persons", dest="persons_sheet", metavar="PNG",
+                   help="also draw a contact sheet: each person's face and id (a folder with several inputs)")
     g = p.add_argument_group("sampling")
     g.add_argument("--segment", type=positive_float, default=1.0, metavar="SECONDS", help="segment length (default 1)")
     g.add_argument("--fps", type=fps_value, default=4.0, metavar="N|all",
@@ -48,6 +62,10 @@ def add_parser(sub) -> None:
                    help="smooth scores over N segments: median:5 (centred) or ema:3 (causal); default off")
     g.add_argument("--no-video", dest="video", action="store_false", help="ignore the picture (voice only)")
     g.add_argument("--no-audio", dest="audio", action="store_false", help="ignore the soundtrack (faces only)")
+    g.add_argument("--no-persons", dest="persons", action="store_false",
+                   help="no tracks, persons or speakers: the scene only (a little faster)")
+    g.add_argument("--min-speech", type=share_value, default=MIN_SPEECH, metavar="SHARE",
+                   help=f"share of a segment that must be speech for a voice verdict (default {MIN_SPEECH:g})")
     add_component_arguments(p, "component option, repeatable, e.g. fusion.face_weight=0.7 or "
                                "face-detector.min_neighbors=3")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
@@ -63,10 +81,16 @@ def run(args: argparse.Namespace) -> int:
 
     options = AnalysisOptions(
         segment=args.segment, fps=args.fps, detect_fps=args.detect_fps, track=args.track, video=args.video, audio=args.audio,
-        smooth=args.smooth, **component_choices(args, args.component_options),
+        smooth=args.smooth, persons=args.persons, min_speech=args.min_speech,
+        **component_choices(args, args.component_options),
     )
+    if args.persons_sheet and not args.persons:
+        raise EmofuseError("--persons draws the persons found: it cannot go with --no-persons")
+    if args.by == "person" and not args.persons:
+        raise EmofuseError("--by person needs persons: drop --no-persons")
     pipeline = Pipeline(options)
-    plan = OutputPlan.make(args.inputs, args.output, args.format, args.plot, pipeline.components["exporter"])
+    plan = OutputPlan.make(args.inputs, args.output, args.format, args.plot, pipeline.components["exporter"],
+                           by=args.by, sheet=args.persons_sheet)
     failed = 0
     reporter = ProgressReporter(quiet=args.quiet)
     for source in args.inputs:

@@ -21,22 +21,33 @@ class OutputPlan:
     exporter: object
     targets: dict[str, Path]
     plots: dict[str, Path]
+    sheets: dict[str, Path] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def make(cls, inputs: list[str], output: str | None, fmt: str | None, plot: str | None,
-             exporters: Registry) -> OutputPlan:
+             exporters: Registry, by: str = "segment", sheet: str | None = None) -> OutputPlan:
         several = len(inputs) > 1
         if fmt is None:
             fmt = "csv"
             if output and not _is_folder(output):
                 by_suffix = {exporters.create(e.name).suffix: e.name for e in exporters}
                 fmt = by_suffix.get(Path(output).suffix.lower(), "csv")
-        exporter = exporters.create(fmt)
+        exporter = cls._exporter(exporters, fmt, by)
         if several and output and Path(output).is_file():
             raise EmofuseError(f"{output}: with several inputs -o must be a folder, not a file")
         targets = cls._place(inputs, output, exporter.suffix, several)
         plots = cls._place(inputs, plot, ".png", several) if plot else {}
-        return cls(fmt, exporter, targets, plots)
+        sheets = cls._place(inputs, sheet, ".persons.png" if several else ".png", several) if sheet else {}
+        return cls(fmt, exporter, targets, plots, sheets)
+
+    @staticmethod
+    def _exporter(exporters: Registry, fmt: str, by: str):
+        if by == "segment":
+            return exporters.create(fmt)
+        try:
+            return exporters.create(fmt, by=by)
+        except EmofuseError:
+            raise EmofuseError(f"exporter {fmt!r} cannot write --by {by}; use csv, json or jsonl") from None
 
     @staticmethod
     def _place(inputs: list[str], where: str | None, suffix: str, several: bool) -> dict[str, Path]:
@@ -64,4 +75,8 @@ def write_outputs(timeline, plan: OutputPlan, source: str) -> list[Path]:
         from emofuse.plot import plot_timeline
 
         written.append(plot_timeline(timeline, plan.plots[source]))
+    if source in plan.sheets:
+        from emofuse.contact_sheet import draw_persons
+
+        written.append(draw_persons(timeline, plan.sheets[source]))
     return written

@@ -81,6 +81,10 @@ def print_summary(timeline, written: list[Path]) -> None:
         console.print("  dominant: " + ", ".join(f"{label} {share:.0%}" for label, share in shares[:3]))
     else:
         console.print("  no face and no voice found: nothing to label")
+    for person in timeline.persons:
+        emotions = ", ".join(f"{label} {share:.0%}" for label, share in timeline.person_summary(person.id)[:3])
+        console.print(f"  {person.id}: seen {person.seconds_visible:.0f} s, speaking {person.seconds_speaking:.0f} s"
+                      + (f" - {emotions}" if emotions else ""))
     failures = sum(bool(s.errors) for s in segments)
     if failures:
         console.print(f"  [yellow]{failures} segments had component failures; see the errors column[/]")

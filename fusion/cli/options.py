@@ -11,6 +11,8 @@ from emofuse.runner import PIPELINE_KINDS, AnalysisOptions
 KIND_FLAGS = {
     "face-detector": "face_detector",
     "visual-classifier": "visual_classifier",
+    "face-embedder": "face_embedder",
+    "voice-activity": "voice_activity",
     "audio-features": "audio_features",
     "audio-classifier": "audio_classifier",
     "fusion": "fusion",
@@ -92,6 +94,17 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def share_value(text: str) -> float:
+    """A share between 0 and 1 (e.g. --min-speech 0.3)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text}")
     return value
 
 
