@@ -195,7 +195,7 @@ class Plugin:
         register("fake-mic", FakeMic, description="fake: a steady tone")
 
 
-FAKE_CHOICES = dict(face_detector="center", visual_classifier="brightness",
-                    audio_features="energy", audio_classifier="loud-angry")
-FAKE_FLAGS = ["--face-detector", "center", "--visual-classifier", "brightness",
-              "--audio-features", "energy", "--audio-classifier", "loud-angry"]
+FAKE_CHOICES = dict(face_detector="center", visual_classifier="brightness", face_embedder="mean-colour",
+                    voice_activity="loud", audio_features="energy", audio_classifier="loud-angry")
+FAKE_FLAGS = ["--face-detector", "center", "--visual-classifier", "brightness", "--face-embedder", "mean-colour",
+              "--voice-activity", "loud", "--audio-features", "energy", "--audio-classifier", "loud-angry"]
