@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmofuseError
-from ..runner import Pipeline, _check_score_list, _check_scores
+from ..runner import Pipeline, _check_score_list
 from ..threads import quiet_blas
 from ..tracking import FaceTracker
 from ..table import COLUMNS, segment_row
-from ..types import EmotionScores, SegmentResult
+from ..types import EmotionScores, FaceEvidence, SegmentResult, VoiceEvidence
+from .people import LivePersons
 from .sources import (
     LatestFrame,
     SourceChoice,
@@ -165,12 +166,14 @@ class LiveSession:
         self._prepared = self.started = False
         self._grabber: LatestFrame | None = None
         self._tracker: FaceTracker | None = None  # made with the first frame, once the detector exists
+        self._persons: LivePersons | None = None
 
     # -- components ----------------------------------------------------------------------------
 
     def _fuse(self, face, voice, errors: list[str]) -> EmotionScores | None:
-        fusion = self.pipeline.fusion
-        return self.pipeline._guard("fusion", errors, lambda: _check_scores(fusion.fuse(face, voice), True))
+        """Fuse a segment's (or the moment's) mean face and voice scores, passed as evidence."""
+        return self.pipeline.fuse(FaceEvidence(face) if face is not None else None,
+                                  VoiceEvidence(voice) if voice is not None else None, errors)
 
     def _emit(self, result: SegmentResult) -> None:
         self.report.segments += 1
@@ -187,6 +190,8 @@ class LiveSession:
         p = self.pipeline
         if self.video is not None:
             p.face_detector, p.visual_classifier
+            if p.options.persons:
+                self._persons = LivePersons(p)
         if self.audio is not None:
             p.audio_classifier
         p.fusion
@@ -273,6 +278,7 @@ class LiveSession:
                               lambda: _check_score_list(p.visual_classifier.classify(crops), len(crops))) or []
         face = EmotionScores.mean(scores)
         self.state.frame, self.state.boxes, self.state.face_scores = frame, boxes if scores else [], scores
+        self.state.persons = self._persons.ids(stamp, frame, boxes, errors) if self._persons and scores else []
         self.state.face = face
         self._refresh_fused(errors)
         self.report.delays.append(time.monotonic() - stamp)

@@ -21,6 +21,7 @@ class LiveState:
     frame: np.ndarray | None = None
     boxes: list[FaceBox] = dataclasses.field(default_factory=list)
     face_scores: list[EmotionScores] = dataclasses.field(default_factory=list)
+    persons: list[str] = dataclasses.field(default_factory=list)  # person id of each box ("" not yet known)
     face: EmotionScores | None = None
     voice: EmotionScores | None = None
     has_voice: bool = False
@@ -36,7 +37,9 @@ class LiveState:
 
 def status_lines(state: LiveState) -> list[str]:
     """The text both views show: faces, voice, fused verdict, pace."""
-    faces = ", ".join(f"{s.label} {s.confidence:.0%}" for s in state.face_scores) or "no face"
+    names = list(state.persons) + [""] * len(state.face_scores)
+    faces = ", ".join((f"{who} " if who else "") + f"{s.label} {s.confidence:.0%}"
+                      for who, s in zip(names, state.face_scores)) or "no face"
     voice = f"{state.voice.label} {state.voice.confidence:.0%}" if state.voice else "silent"
     voice = voice if state.has_voice else "off"
     fused = f"{state.fused.label} {state.fused.confidence:.0%}" if state.fused else "-"
@@ -66,9 +69,11 @@ def draw_overlay(state: LiveState) -> np.ndarray:
         image = cv2.cvtColor(state.frame, cv2.COLOR_RGB2BGR)
     else:
         image = np.full((360, 480, 3), 40, np.uint8)
-    for box, scores in zip(state.boxes, state.face_scores):
+    for i, (box, scores) in enumerate(zip(state.boxes, state.face_scores)):
+        person = state.persons[i] if i < len(state.persons) and state.persons[i] else ""
         cv2.rectangle(image, (box.x, box.y), (box.x + box.width, box.y + box.height), (0, 220, 0), 2)
-        cv2.putText(image, f"{scores.label} {scores.confidence:.0%}", (box.x, max(14, box.y - 6)),
+        caption = (f"{person} " if person else "") + f"{scores.label} {scores.confidence:.0%}"
+        cv2.putText(image, caption, (box.x, max(14, box.y - 6)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 220, 0), 1, cv2.LINE_AA)
     panel = np.full((max(image.shape[0], 240), 240, 3), 25, np.uint8)
     lines = status_lines(state)
