@@ -9,8 +9,8 @@ Everything here is offline and light (numpy and OpenCV; no TensorFlow, no libros
 - `write_media()` and `encode_media()`: real video and audio files through the ffmpeg
   binary of `imageio-ffmpeg`.
 - `check_face_detector()`, `check_visual_classifier()`, `check_audio_feature_extractor()`,
-  `check_audio_classifier()`, `check_fusion_strategy()`, `check_exporter()`: call these from a
-  plugin's tests; each raises `AssertionError` with a message saying what the component did
+  `check_audio_classifier()`, `check_face_embedder()`, `check_fusion_strategy()`,
+  `check_exporter()`: call these from a plugin's tests; each raises `AssertionError` with a message saying what the component did
   wrong, and returns quietly when it honours its contract (see `emofuse.components`).
 
 Example::
@@ -47,6 +47,7 @@ __all__ = [
     "check_audio_feature_extractor",
     "check_exporter",
     "check_face_detector",
+    "check_face_embedder",
     "check_fusion_strategy",
     "check_visual_classifier",
     "encode_media",
@@ -509,6 +510,52 @@ def _check_tracking(detector: Any, name: str) -> None:
     assert _is_sequence(gone) and len(gone) == 0, f"{name}.track kept a face that left the frame: {gone!r}"
     nothing = detector.track(moved, [])
     assert _is_sequence(nothing) and len(nothing) == 0, f"{name}.track([]) must return [], got {nothing!r}"
+
+
+def check_face_embedder(embedder: Any) -> None:
+    """Assert that `embedder` honours the FaceEmbedder contract.
+
+    `dimension` is a positive int and `same_person` a positive finite distance; embed() on three
+    grown face crops of `make_frame()` (the face, moved a little, a little larger) returns a finite
+    float array (3, dimension) in one call, without modifying the crops, the three within
+    `same_person` of the first; a plain grey crop is not embedded like the face (another row, or
+    NaN: "cannot embed"); a 6x5 crop gives a row (finite or NaN), not an error; embed([]) has
+    shape (0, dimension).
+    """
+    name = _name(embedder)
+    dimension, same = getattr(embedder, "dimension", None), getattr(embedder, "same_person", None)
+    assert isinstance(dimension, (int, np.integer)) and not isinstance(dimension, bool) and dimension > 0, (
+        f"{name}.dimension must be a positive int, got {dimension!r}")
+    assert isinstance(same, (int, float, np.number)) and not isinstance(same, bool) and math.isfinite(same) \
+        and same > 0, f"{name}.same_person must be a positive finite distance, got {same!r}"
+    assert callable(getattr(embedder, "embed", None)), f"{name} has no embed(crops) method"
+    crops = [_grown_face(260, (0, 0)), _grown_face(260, (6, -4)), _grown_face(280, (0, 0))]
+    originals = [c.copy() for c in crops]
+    vectors = embedder.embed(crops)
+    assert isinstance(vectors, np.ndarray), f"{name}.embed must return a numpy array, got {type(vectors).__name__}"
+    assert vectors.shape == (3, dimension), f"{name}.embed gave shape {vectors.shape} for 3 crops, not (3, {dimension})"
+    assert np.issubdtype(vectors.dtype, np.floating), f"{name}.embed must return floats, got {vectors.dtype}"
+    assert np.isfinite(vectors).all(), f"{name}.embed returned NaN or infinite values for ordinary face crops"
+    assert all(np.array_equal(c, o) for c, o in zip(crops, originals)), f"{name}.embed modified its crops"
+    far = max(float(np.linalg.norm(vectors[0] - v)) for v in vectors[1:])
+    assert far < same, f"{name}: the same face moved or zoomed a little is {far:.3f} away, not under same_person {same}"
+    grey = embedder.embed([np.full_like(crops[0], 128)])
+    assert isinstance(grey, np.ndarray) and grey.shape == (1, dimension), (
+        f"{name}.embed gave shape {getattr(grey, 'shape', grey)!r} for one plain grey crop, not (1, {dimension})")
+    assert not np.allclose(grey[0], vectors[0]), f"{name}.embed gives a plain grey crop the face's embedding"
+    tiny = embedder.embed([crops[0][:6, :5].copy()])
+    assert isinstance(tiny, np.ndarray) and tiny.shape == (1, dimension), (
+        f"{name}.embed must give one row (NaN if it cannot embed) for a 6x5 crop, got {getattr(tiny, 'shape', tiny)!r}")
+    empty = embedder.embed([])
+    assert isinstance(empty, np.ndarray) and empty.shape == (0, dimension), (
+        f"{name}.embed([]) must have shape (0, {dimension}), got {getattr(empty, 'shape', empty)!r}")
+
+
+def _grown_face(face_width: int, offset: tuple[int, int]) -> np.ndarray:
+    """The face of `make_frame(face_width=..., offset=...)` grown by a quarter on each side (an embedder's crop)."""
+    frame, box = make_frame(face_width=face_width, offset=offset), expected_face_box(face_width=face_width, offset=offset)
+    dx, dy = box.width // 4, box.height // 4
+    return frame[max(0, box.y - dy):box.y + box.height + dy, max(0, box.x - dx):box.x + box.width + dx].copy()
 
 
 def _check_scores_list(result: Any, expected: int, who: str) -> None:
