@@ -10,8 +10,8 @@ Everything here is offline and light (numpy and OpenCV; no TensorFlow, no libros
   binary of `imageio-ffmpeg`.
 - `check_face_detector()`, `check_visual_classifier()`, `check_audio_feature_extractor()`,
   `check_audio_classifier()`, `check_face_embedder()`, `check_fusion_strategy()`,
-  `check_exporter()`: call these from a plugin's tests; each raises `AssertionError` with a message saying what the component did
-  wrong, and returns quietly when it honours its contract (see `emofuse.components`).
+  `check_exporter()`: call these from a plugin's tests; each raises `AssertionError` with a
+  message saying what the component did wrong, and returns quietly when it honours its contract (see `emofuse.components`).
 
 Example::
 
