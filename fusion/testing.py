@@ -9,9 +9,10 @@ Everything here is offline and light (numpy and OpenCV; no TensorFlow, no libros
 - `write_media()` and `encode_media()`: real video and audio files through the ffmpeg
   binary of `imageio-ffmpeg`.
 - `check_face_detector()`, `check_visual_classifier()`, `check_audio_feature_extractor()`,
-  `check_audio_classifier()`, `check_face_embedder()`, `check_fusion_strategy()`,
-  `check_exporter()`: call these from a plugin's tests; each raises `AssertionError` with a
-  message saying what the component did wrong, and returns quietly when it honours its contract (see `emofuse.components`).
+  `check_audio_classifier()`, `check_face_embedder()`, `check_fusion_strategy()`, `check_exporter()`,
+  `check_voice_activity()`: call these from a
+  plugin's tests; each raises `AssertionError` with a message saying what the component did
+  wrong, and returns quietly when it honours its contract (see `emofuse.components`).
 
 Example::
 
@@ -50,6 +51,7 @@ __all__ = [
     "check_face_embedder",
     "check_fusion_strategy",
     "check_visual_classifier",
+    "check_voice_activity",
     "encode_media",
     "expected_face_box",
     "make_frame",
@@ -653,6 +655,36 @@ def check_fusion_strategy(strategy: Any) -> None:
             f"{name}.fuse with {what} must return EmotionScores, got {type(result).__name__}")
         total = float(np.sum(result.array))
         assert abs(total - 1.0) < 1e-6, f"{name}.fuse with {what} gives scores summing to {total}"
+
+
+def check_voice_activity(vad: Any) -> None:
+    """Assert that `vad` honours the VoiceActivityDetector contract.
+
+    `hop` is a number of seconds in (0, 1]; speech() on 2 s of audio at 16 kHz and at 44.1 kHz
+    returns a 1-D array of probabilities in [0, 1], one per hop (give or take one), without
+    modifying the samples; digital silence has no hop at 0.5 or more; the speech-like signal of
+    `make_speech_like()` has some.
+    """
+    name = _name(vad)
+    hop = getattr(vad, "hop", None)
+    assert isinstance(hop, (int, float)) and not isinstance(hop, bool) and math.isfinite(hop) and 0 < hop <= 1, (
+        f"{name}.hop must be a number of seconds in (0, 1], got {hop!r}")
+    assert callable(getattr(vad, "speech", None)), f"{name} has no speech(samples, sample_rate) method"
+    for rate in (16000, 44100):
+        for kind, samples in (("silence", np.zeros(2 * rate, dtype=np.float32)),
+                              ("speech-like audio", make_speech_like(2.0, rate, seed=3))):
+            who = f"{name}.speech on 2 s of {kind} at {rate} Hz"
+            original = samples.copy()
+            p = vad.speech(samples, rate)
+            assert isinstance(p, np.ndarray) and p.ndim == 1, f"{who} must return a 1-D numpy array, got {p!r}"
+            assert abs(p.size - 2.0 / hop) <= 1.5, f"{who} gave {p.size} values; expected one per {hop:g} s hop"
+            assert np.issubdtype(p.dtype, np.number) and np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all(), (
+                f"{who} must give probabilities in [0, 1], got {p}")
+            assert np.array_equal(samples, original), f"{who} modified the samples it was given"
+            if kind == "silence":
+                assert (p < 0.5).all(), f"{who} heard speech in digital silence: {p}"
+            else:
+                assert (p >= 0.5).any(), f"{who} found no speech at all (every hop under 0.5)"
 
 
 def check_exporter(exporter: Any, tmp_path: str | Path) -> Path:
