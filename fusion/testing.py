@@ -9,10 +9,10 @@ Everything here is offline and light (numpy and OpenCV; no TensorFlow, no libros
 - `write_media()` and `encode_media()`: real video and audio files through the ffmpeg
   binary of `imageio-ffmpeg`.
 - `check_face_detector()`, `check_visual_classifier()`, `check_audio_feature_extractor()`,
-  `check_audio_classifier()`, `check_face_embedder()`, `check_fusion_strategy()`, `check_exporter()`,
-  `check_voice_activity()`: call these from a
-  plugin's tests; each raises `AssertionError` with a message saying what the component did
-  wrong, and returns quietly when it honours its contract (see `emofuse.components`).
+  `check_audio_classifier()`, `check_face_embedder()`, `check_voice_activity()`,
+  `check_fusion_strategy()`, `check_exporter()`: call these from a plugin's tests; each raises
+  `AssertionError` with a message saying what the component did wrong, and returns quietly
+  when it honours its contract (see `emofuse.components`).
 
 Example::
 
