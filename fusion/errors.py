@@ -24,3 +24,9 @@ class RegistryError(EmofuseError, LookupError):
 
 class IncompatibleComponentsError(EmofuseError):
     """Two chosen components cannot work together (e.g. features a classifier was not trained on)."""
+
+
+class DamagedMediaWarning(MediaError, UserWarning):
+    """A stream of a file stopped before the file's end (truncated or damaged): the timeline has a
+    hole. A warning by default; `warnings.simplefilter("error", DamagedMediaWarning)` (what
+    `emofuse analyze --strict` does) makes it an error, raised as a MediaError."""

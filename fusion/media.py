@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import ANALYSIS_SAMPLE_RATE
+from .damage import StreamStop, stopped_early
 from .errors import MediaError
 
 
@@ -75,34 +76,87 @@ def probe(path: str | Path) -> MediaInfo:
                      audio_rate)
 
 
-def iter_frames(info: MediaInfo, sample_fps: float | None) -> Iterator[tuple[float, np.ndarray]]:
-    """Yield (time in seconds, RGB frame) for frames sampled at `sample_fps` (None: every frame).
+def iter_frames(info: MediaInfo, sample_fps: float | None) -> FrameStream:
+    """(time in seconds, RGB frame) for frames sampled at `sample_fps` (None: every frame).
 
-    Frames between samples are only grabbed, not converted. A file that ends early (truncated)
-    just ends the stream.
+    A `FrameStream`: times are the frames' presentation timestamps, and once it has ended its
+    `stop()` says whether decoding stopped short of the file's duration.
     """
-    import cv2
+    return FrameStream(info, sample_fps)
 
-    capture = cv2.VideoCapture(str(info.path))
-    if not capture.isOpened():
-        raise MediaError(f"{info.path}: OpenCV cannot decode the video stream")
-    fps = info.fps or capture.get(cv2.CAP_PROP_FPS) or 25.0
-    step = 0.0 if not sample_fps else 1.0 / sample_fps
-    next_time, index = 0.0, 0
-    try:
+
+class FrameStream(Iterator[tuple[float, np.ndarray]]):
+    """The frames of a video, sampled at `sample_fps` on a fixed time grid (None: every frame).
+
+    Each frame's time is its presentation timestamp as ffmpeg decodes it (OpenCV's position
+    after `grab`), so files with a variable frame rate (dropped frames, screen recordings, phone
+    videos) keep their real times; frames without a usable timestamp (none, or not after the
+    last one) are placed one nominal frame period after the previous frame. Frames between
+    samples are only grabbed, not converted. Decoding that ends early (a truncated or damaged
+    file, a video stream shorter than the file) just ends the stream: `stop()` then says where.
+    """
+
+    def __init__(self, info: MediaInfo, sample_fps: float | None) -> None:
+        import cv2
+
+        self.info = info
+        self._capture = cv2.VideoCapture(str(info.path))
+        if not self._capture.isOpened():
+            raise MediaError(f"{info.path}: OpenCV cannot decode the video stream")
+        self.fps = info.fps or self._capture.get(cv2.CAP_PROP_FPS) or 25.0
+        self._step = 1.0 / sample_fps if sample_fps else 0.0
+        self._next_time = 0.0
+        self.last_time: float | None = None  # presentation time of the last decoded frame
+        self.ended = False
+
+    def _time(self) -> float:
+        import cv2
+
+        time = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if self.last_time is not None and not time > self.last_time:
+            time = self.last_time + 1.0 / self.fps
+        self.last_time = time
+        return time
+
+    def __next__(self) -> tuple[float, np.ndarray]:
+        import cv2
+
+        capture = self._capture
+        if capture is None or self.ended:
+            raise StopIteration
         while capture.grab():
-            time = index / fps
-            index += 1
-            if time + 1e-6 < next_time:
+            time = self._time()
+            if time + 1e-6 < self._next_time:
                 continue
             ok, frame = capture.retrieve()
             if not ok:
                 break
-            while step and next_time <= time + 1e-6:  # a fixed grid: no drift when fps don't divide
-                next_time += step
-            yield time, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-    finally:
-        capture.release()
+            while self._step and self._next_time <= time + 1e-6:  # a fixed grid: no drift when fps don't divide
+                self._next_time += self._step
+            return time, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        self.ended = True
+        self.close()
+        raise StopIteration
+
+    def stop(self) -> StreamStop | None:
+        """Where decoding stopped, if the stream has ended short of the file's duration; else None."""
+        if not self.ended:
+            return None
+        period = 1.0 / self.fps
+        covered = 0.0 if self.last_time is None else self.last_time + period
+        return stopped_early("video", covered, self.info.duration, period)
+
+    def close(self) -> None:
+        """Release the decoder (also done when the stream ends)."""
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+    def __enter__(self) -> FrameStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class AudioStream:
@@ -150,6 +204,12 @@ class AudioStream:
             self._buffer = self._buffer[drop:].copy()
             self._offset += drop
         return out
+
+    def stop(self, duration: float) -> StreamStop | None:
+        """Where decoding stopped, if the soundtrack ended (was read to its end) short of `duration`."""
+        if not self._eof:
+            return None
+        return stopped_early("audio", (self._offset + self._buffer.size) / self.sample_rate, duration)
 
     def close(self) -> None:
         if self._proc.poll() is None:

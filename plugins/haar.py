@@ -22,8 +22,27 @@ class HaarFaceDetector:
     scan. (1.5 x lost 32 % of the faces on the AV benchmark clips, 2 x 13 %, 2.5 x 2 %, 3 x 1 %.)
     """
 
+    option_help = {
+        "scale_factor": "image pyramid step (> 1): smaller finds more faces, slower",
+        "min_neighbors": "overlapping hits a face needs (>= 0): higher, fewer false faces",
+        "min_size": "smallest face searched, in pixels of the shrunk frame",
+        "detect_width": "frames wider than this are shrunk before a full scan (0: never)",
+        "track_margin": "tracking searches this share of a face's size around it (>= 0)",
+        "cascade": "a Haar cascade .xml file (default: OpenCV's frontal-face cascade)",
+    }
+
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24,
                  detect_width: int = 320, track_margin: float = 0.5, cascade: str | None = None) -> None:
+        self.scale_factor, self.min_neighbors = float(scale_factor), int(min_neighbors)
+        self.min_size, self.detect_width = int(min_size), int(detect_width)
+        self.track_margin = float(track_margin)
+        for option, value, low, strict in (("scale_factor", self.scale_factor, 1, True),
+                                           ("min_neighbors", self.min_neighbors, 0, False),
+                                           ("min_size", self.min_size, 1, False),
+                                           ("detect_width", self.detect_width, 0, False),
+                                           ("track_margin", self.track_margin, 0, False)):
+            if value < low or (strict and value == low):
+                raise ValueError(f"{option} must be {'>' if strict else '>='} {low}, got {value:g}")
         import cv2
 
         from emofuse.errors import PluginError
@@ -34,11 +53,6 @@ class HaarFaceDetector:
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():
             raise PluginError(f"{path}: cannot load the Haar cascade")
-        self.scale_factor, self.min_neighbors = float(scale_factor), int(min_neighbors)
-        self.min_size, self.detect_width = int(min_size), int(detect_width)
-        self.track_margin = float(track_margin)
-        if self.track_margin < 0:
-            raise ValueError(f"track_margin must be >= 0, got {track_margin}")
 
     def detect(self, frame):
         gray = _gray(frame)

@@ -1,17 +1,14 @@
 """The `ravdess-cnn` voice model: a 1-D CNN ensemble on MFCCs, trained on RAVDESS speech (CC BY-NC-SA 4.0).
 
-Importing this package is cheap: TensorFlow and the weights load when the classifier is created.
+Importing this package is cheap (no TensorFlow): the weights load when the classifier is created.
 """
 from __future__ import annotations
 
 from emofuse.hookspecs import hookimpl
 
+from .classifier import RavdessCnnClassifier
 
-def RavdessCnnClassifier(**options):
-    """Create the classifier (imports TensorFlow and loads the shipped weights; `model=PATH` overrides)."""
-    from .classifier import RavdessCnnClassifier as cls
-
-    return cls(**options)
+__all__ = ["RavdessCnnClassifier", "register_audio_classifiers"]
 
 
 @hookimpl
