@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 from .audio import ANALYSIS_SAMPLE_RATE, SILENCE_DB
+from .damage import record_stops
 from .errors import EmofuseError, MediaError
+from .fail_fast import FailFast
 from .evidence import face_evidence
 from .face_side import FaceSegment, TrackBook, segment_faces
 from .media import AudioStream, MediaInfo, iter_frames, probe
@@ -104,9 +106,10 @@ class Pipeline:
     def __init__(self, options: AnalysisOptions | None = None, components: Components | None = None) -> None:
         self.options = options or AnalysisOptions()
         self.components = components or get_components()
-        for kind in PIPELINE_KINDS:  # unknown names fail now, before any decoding
-            self.components[kind].get(self.options.name_of(kind))
+        for kind in PIPELINE_KINDS:  # unknown names and options fail now, before any decoding
+            self.components[kind].check(self.options.name_of(kind), self.options.component_options.get(kind, {}))
         self._failed: set[str] = set()
+        self._fail_fast = FailFast()
 
     def _create(self, kind: str):
         name = self.options.name_of(kind)
@@ -157,6 +160,7 @@ class Pipeline:
         its persons and speaker are filled in at the end, when the whole file has been seen."""
         info = info or probe(path)
         opts = self.options
+        self._fail_fast.start()
         use_video, use_audio = opts.video and info.has_video, opts.audio and info.has_audio
         if not (use_video or use_audio):
             wanted = "video" if opts.video else "audio"
@@ -178,8 +182,8 @@ class Pipeline:
             # the frame side (decoding, detection, tracks, crops) runs on its own thread, a segment
             # or two ahead of the rest (emofuse.threads); the audio is decoded by ffmpeg as read
             found = stack.enter_context(RunAhead(walk.segments(), depth=2, name="emofuse-faces")) if walk else None
-            voice_side = self._voice_side(stack.enter_context(AudioStream(info.path, ANALYSIS_SAMPLE_RATE)),
-                                          info) if use_audio else None
+            audio = stack.enter_context(AudioStream(info.path, ANALYSIS_SAMPLE_RATE)) if use_audio else None
+            voice_side = self._voice_side(audio, info) if audio is not None else None
             for start, end in bounds:
                 errors: list[str] = []
                 face, tracks, sampled, most = None, {}, 0, 0
@@ -200,6 +204,8 @@ class Pipeline:
                 faces_of.append(SegmentFaces(sampled, tracks, voice))
                 if on_segment:
                     on_segment(result, total)
+            segments = record_stops(path, segments, [walk.stream.stop() if walk else None,
+                                                     audio.stop(info.duration) if audio else None])
         persons: list[Person] = []
         if walk is not None and opts.persons:
             segments, persons = walk.people(segments, faces_of, self.fuse)
@@ -274,7 +280,7 @@ class Pipeline:
     def _guard(self, kind: str, errors: list[str], call: Callable[[], Any]) -> Any:
         """Run one component call; a failure is recorded for the segment (and warned once), not raised."""
         try:
-            return call()
+            result = call()
         except EmofuseError:
             raise
         except Exception as exc:
@@ -282,12 +288,15 @@ class Pipeline:
             entry = self.components[kind].get(name)
             message = f"{kind.replace('_', ' ')} {name!r} (plugin {entry.plugin}) failed: {type(exc).__name__}: {exc}"
             errors.append(message)
+            self._fail_fast.failed(kind, errors, message)
             if message not in self._failed:
                 self._failed.add(message)
                 import warnings
 
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
             return None
+        self._fail_fast.succeeded(kind)
+        return result
 
 
 def segment_bounds(duration: float, segment: float) -> list[tuple[float, float]]:
@@ -321,7 +330,8 @@ class _Walk:
         from .shots import ShotDetector
 
         p = self.pipeline
-        frames, tracker = _FrameCursor(iter_frames(self.info, p.options.fps)), p.face_tracker()
+        self.stream = iter_frames(self.info, p.options.fps)
+        frames, tracker = _FrameCursor(self.stream), p.face_tracker()
         shots = ShotDetector() if self.persons else None
         try:
             yield from segment_faces(frames, self.bounds, lambda t, f, errors: p.find_faces(tracker, t, f, errors),

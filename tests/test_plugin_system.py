@@ -36,7 +36,7 @@ def test_create_checks_the_component_protocol():
     with pytest.raises(PluginError, match="lacks the FaceDetector methods"):
         registry.create("bad")
     registry.add("good", CenterFace, "fine")
-    with pytest.raises(PluginError, match="bad options"):
+    with pytest.raises(PluginError, match="unknown option 'nonsense'; options: size"):
         registry.create("good", nonsense=1)
     assert registry.create("good", size=10).size == 10
 
