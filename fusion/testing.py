@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from .labels import LABELS
-from .types import EmotionScores, FaceBox, SegmentResult, Timeline
+from .types import EmotionScores, FaceBox, FaceEvidence, SegmentResult, Timeline, VoiceEvidence
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -641,12 +641,14 @@ def check_audio_classifier(classifier: Any, extractor: Any) -> None:
 def check_fusion_strategy(strategy: Any) -> None:
     """Assert that `strategy` honours the FusionStrategy contract.
 
-    fuse(None, None) is None; with one modality missing it still gives EmotionScores; with
-    both it gives EmotionScores summing to 1.
+    It is handed a FaceEvidence and a VoiceEvidence, as the runner hands them: fuse(None, None)
+    is None; with one modality missing it still gives EmotionScores; with both it gives
+    EmotionScores summing to 1.
     """
     name = _name(strategy)
     assert callable(getattr(strategy, "fuse", None)), f"{name} has no fuse(face, voice) method"
-    face, voice = sample_scores("happy", 0.8), sample_scores("sad", 0.6)
+    face = FaceEvidence(sample_scores("happy", 0.8), frames=4, sampled=4, size=120.0, detector_score=1.0, agreement=1.0)
+    voice = VoiceEvidence(sample_scores("sad", 0.6), speech=0.9, level_db=-25.0, window=2.0, sample_rate=16000)
     nothing = strategy.fuse(None, None)
     assert nothing is None, f"{name}.fuse(None, None) must be None (nothing to fuse), got {nothing!r}"
     for args, what in (((face, None), "face only"), ((None, voice), "voice only"), ((face, voice), "face and voice")):
