@@ -48,8 +48,8 @@ def mouth_patch(frame: np.ndarray, box: FaceBox, size: tuple[int, int] = PATCH_S
     if (cx0, cy0, cx1, cy1) != (x0, y0, x1, y1):
         region = cv2.copyMakeBorder(region, cy0 - y0, y1 - cy1, cx0 - x0, x1 - cx1, cv2.BORDER_REPLICATE)
     small = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
-    if small.ndim == 3:  # channel order does not matter for motion: RGB and BGR both work
-        small = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    if small.ndim == 3:  # the mean of the channels: RGB and BGR frames give the same patch
+        return small.mean(axis=2, dtype=np.float32)
     return small.astype(np.float32)
 
 
