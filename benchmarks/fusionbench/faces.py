@@ -1,0 +1,76 @@
+"""Face renderings: how a FER2013 PublicTest face (48x48 grey) appears in a 640x480 video frame.
+
+- `upscaled`: the audio-visual benchmark's clips (bicubic 4.6-5.4x, ~240 px, grey; benchmarks/avbench);
+- `sharp`: 150-300 px, upscaled with Lanczos and sharpened (a face at a camera's native
+  sharpness, as far as 48 px allow), then a camera's blur (Gaussian, sigma 0.6-1.5 px), a
+  warm tint, sensor noise and JPEG (quality 55-90) on every frame;
+- `small`: 60-80 px, the same camera treatment with less blur (sigma 0.4-0.9 px).
+
+Every face drifts slowly around the frame centre (as in the audio-visual benchmark). Each clip's
+random choices come from its own seed, so a rendering is the same every time.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+FACE_STYLES = ("upscaled", "sharp", "small")
+FRAME_SIZE = (640, 480)
+#: (min, max) face side in pixels, Gaussian blur sigma range, JPEG quality range per style.
+CAMERA = {"sharp": ((150, 300), (0.6, 1.5), (55, 90)), "small": ((60, 80), (0.4, 0.9), (55, 90))}
+
+
+def face_frames(style: str, face48: np.ndarray, seconds: float, fps: float, rng: np.random.Generator,
+                scale: float = 5.0, phase: float = 0.0) -> Iterator[np.ndarray]:
+    """RGB uint8 frames (640x480) of one face for `seconds` at `fps`, rendered in `style`."""
+    if style == "upscaled":
+        from avbench.clips import render_frames
+
+        yield from render_frames(face48, seconds, scale, phase, fps, FRAME_SIZE)
+        return
+    if style not in CAMERA:
+        raise ValueError(f"unknown face style {style!r}; styles: {', '.join(FACE_STYLES)}")
+    import cv2
+
+    from emofuse.testing import make_frame
+
+    (lo, hi), (blur_lo, blur_hi), (q_lo, q_hi) = CAMERA[style]
+    side = int(round(rng.uniform(lo, hi) / 2)) * 2
+    face = sharp_face(face48, side)
+    face = cv2.GaussianBlur(face, (0, 0), rng.uniform(blur_lo, blur_hi))
+    tint = np.array([1.0 + rng.uniform(0.03, 0.10), 1.0, 1.0 - rng.uniform(0.03, 0.12)])  # warm light
+    face_rgb = np.clip(face[:, :, None] * tint, 0, 255).astype(np.uint8)
+    quality = int(rng.integers(q_lo, q_hi + 1))
+    width, height = FRAME_SIZE
+    background = make_frame(width, height, face=False)
+    n = max(1, int(round(seconds * fps)))
+    for i in range(n):
+        t = i / fps
+        dx = round(0.03 * width * math.sin(2 * math.pi * t / 4.0 + phase))
+        dy = round(0.02 * height * math.sin(2 * math.pi * t / 2.7 + 1.7 * phase))
+        x, y = (width - side) // 2 + dx, (height - side) // 2 + dy
+        frame = background.copy()
+        frame[y:y + side, x:x + side] = face_rgb
+        noisy = np.clip(frame + rng.normal(0, 2.0, frame.shape), 0, 255).astype(np.uint8)
+        yield jpeg(noisy, quality)
+
+
+def sharp_face(face48: np.ndarray, side: int) -> np.ndarray:
+    """The 48x48 face enlarged to `side` px with Lanczos, then an unsharp mask (float32 grey)."""
+    import cv2
+
+    big = cv2.resize(np.asarray(face48, np.uint8), (side, side), interpolation=cv2.INTER_LANCZOS4).astype(np.float32)
+    soft = cv2.GaussianBlur(big, (0, 0), side / 48 * 0.8)
+    return np.clip(big + 0.6 * (big - soft), 0, 255)
+
+
+def jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
+    """`frame` (RGB uint8) after a JPEG round trip at `quality`."""
+    import cv2
+
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)

@@ -1,0 +1,158 @@
+"""The fusion-conditions benchmark (benchmarks/fusionbench): renderings, the evidence cache, scoring, fitting."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emofuse.labels import LABELS
+from emofuse.types import EmotionScores, FaceEvidence, VoiceEvidence
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from fusionbench import faces, fit, record, table, voices  # noqa: E402
+from fusionbench.conditions import CONDITIONS, styles  # noqa: E402
+
+RATE = voices.RATE
+
+
+def speech_like(seconds=2.0, seed=0):
+    from emofuse.testing import make_speech_like
+
+    return np.asarray(make_speech_like(seconds, RATE, seed=seed), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------- renderings
+
+
+@pytest.mark.parametrize("snr", [10.0, 0.0])
+def test_noise_is_added_at_the_requested_snr_against_the_active_level(snr):
+    x = speech_like()
+    noisy = voices.add_noise(x, snr, np.random.default_rng(1))
+    noise = noisy - x
+    measured = 20 * np.log10(voices.active_rms(x) / np.sqrt(np.mean(noise ** 2)))
+    assert measured == pytest.approx(snr, abs=0.01)
+
+
+def test_telephone_is_8_khz_and_band_limited():
+    x = voices.pink_noise(RATE * 2, np.random.default_rng(0)) * 0.1
+    out, rate = voices.render_voice("telephone", x, RATE, np.random.default_rng(0))
+    assert rate == 8000 and len(out) == len(x) // 2
+    spectrum = np.abs(np.fft.rfft(out)) ** 2
+    f = np.fft.rfftfreq(len(out), 1 / rate)
+    in_band = spectrum[(f > 500) & (f < 3000)].mean()
+    assert spectrum[f < 150].mean() < 0.05 * in_band and spectrum[f > 3800].mean() < 0.05 * in_band
+
+
+def test_reverb_keeps_length_and_peak_and_smears_in_time():
+    x = np.zeros(RATE)
+    x[1000] = 0.5  # a click
+    out, rate = voices.render_voice("reverb", x, RATE, np.random.default_rng(3))
+    assert rate == RATE and len(out) == len(x)
+    assert np.max(np.abs(out)) == pytest.approx(0.5, rel=1e-3)
+    assert np.sum(out[1000 + int(0.05 * RATE):] ** 2) > 0.01 * np.sum(out ** 2)  # energy well after the click
+
+
+def test_music_is_as_long_and_as_loud_as_the_utterance():
+    x = speech_like(1.5)
+    out, rate = voices.render_voice("music", x, RATE, np.random.default_rng(0))
+    assert rate == RATE and len(out) == len(x) and np.isfinite(out).all()
+    assert voices.active_rms(out) == pytest.approx(voices.active_rms(x), rel=0.05)
+
+
+def test_unknown_styles_are_errors():
+    with pytest.raises(ValueError, match="voice style"):
+        voices.render_voice("underwater", speech_like(0.5), RATE, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="face style"):
+        list(faces.face_frames("huge", np.zeros((48, 48), np.uint8), 0.5, 4, np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize("style, low, high", [("sharp", 150, 300), ("small", 60, 80)])
+def test_camera_faces_have_their_size_and_one_frame_per_tick(style, low, high):
+    face = np.full((48, 48), 250, np.uint8)  # a bright square stands out of the grey background
+    frames = list(faces.face_frames(style, face, 1.0, 4, np.random.default_rng(7)))
+    assert len(frames) == 4 and all(f.shape == (480, 640, 3) and f.dtype == np.uint8 for f in frames)
+    bright = (frames[0].mean(axis=2) > 215)
+    width = np.ptp(np.nonzero(bright.any(axis=0))[0]) + 1
+    assert low - 4 <= width <= high + 4
+
+
+def test_every_condition_uses_known_styles():
+    face_styles, voice_styles = styles(CONDITIONS)
+    assert set(face_styles) <= set(faces.FACE_STYLES) and set(voice_styles) <= set(voices.VOICE_STYLES)
+    assert len({c.name for c in CONDITIONS}) == len(CONDITIONS)
+
+
+# ------------------------------------------------------------------------- cache and scoring
+
+
+def one_hot(label, p=0.7):
+    rest = (1 - p) / 6
+    return EmotionScores.from_array([p if x == label else rest for x in LABELS])
+
+
+def fake_recording(rows_per_clip, modality):
+    """to_arrays input: per clip, per segment a dict as `record.analyse` returns."""
+    out = []
+    for rows in rows_per_clip:
+        segs = []
+        for i, label in enumerate(rows):
+            ev = None
+            if label and modality == "face":
+                ev = FaceEvidence(one_hot(label), frames=3, sampled=4, size=100.0, agreement=1.0)
+            elif label:
+                ev = VoiceEvidence(one_hot(label), speech=0.8, level_db=-20.0, window=2.0, sample_rate=16000)
+            segs.append({"start": float(i), "end": i + 1.0, "face": ev if modality == "face" else None,
+                         "voice": ev if modality == "voice" else None, "voice_speech": 0.8 if ev else 0.0,
+                         "errors": []})
+        out.append(segs)
+    return out
+
+
+class Spec:
+    def __init__(self, clip, split, label, actor):
+        self.clip, self.split, self.label, self.actor = clip, split, label, actor
+
+
+def save_side(path, specs, rows, modality):
+    arrays = record.to_arrays([s.clip for s in specs], fake_recording(rows, modality), modality)
+    arrays.update(split=np.array([s.split for s in specs]), label=np.array([s.label for s in specs]),
+                  actor=np.array([s.actor for s in specs]), clips=np.array([s.clip for s in specs]))
+    return record.save(path, arrays, {"tag": "t"})
+
+
+def test_join_scores_and_strategies_on_a_tiny_cache(tmp_path):
+    specs = [Spec("a", "fit", "happy", 1), Spec("b", "test", "sad", 2), Spec("c", "test", "angry", 2)]
+    # clip a: face happy twice; voice sad once (3 segments: the voice has one more than the face)
+    # clip b: face happy, voice sad twice; clip c: no face at all, no voice
+    f = save_side(tmp_path / "f.npz", specs, [["happy", "happy"], ["happy", None], [None]], "face")
+    v = save_side(tmp_path / "v.npz", specs, [[None, "sad", "sad"], ["sad", "sad"], [None]], "voice")
+    t = table.join("x", f, v)
+    assert len(t) == 6 and list(t.row_clip) == [0, 0, 0, 1, 1, 2]
+    assert np.isnan(t.face["scores"][2]).all() and not np.isnan(t.voice["scores"][2]).any()
+    assert t.face["coverage"][0] == pytest.approx(0.75)
+    assert list(table.clip_correct(t, t.face["scores"])) == [True, False, False]  # c: no verdict is wrong
+    assert list(table.clip_correct(t, t.voice["scores"])) == [False, True, False]
+    assert table.accuracy(t, t.face["scores"]) == pytest.approx(1 / 3)
+    face, voice = t.evidence(1)
+    assert face.label == "happy" and face.coverage == 0.75 and voice.label == "sad" and voice.sample_rate == 16000
+    half = t.half("test")
+    assert list(half.clips) == ["b", "c"] and list(half.row_clip) == [0, 0, 1]
+    from emofuse.plugins.fusion_strategies import EvidenceFusion
+
+    strategy = EvidenceFusion()
+    assert np.allclose(table.run_strategy(t, strategy), strategy.fuse_many(t.face, t.voice), equal_nan=True)
+
+
+def test_temperature_fit_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    n = 4000
+    logits = rng.normal(0, 2.0, size=(n, 7))
+    true_p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(7, p=p) for p in true_p])
+    over = np.exp(logits * 2.0)  # a model twice too sure: the right temperature is 2
+    over /= over.sum(axis=1, keepdims=True)
+    t = table.Table("t", np.arange(n).astype(str), y, np.array(["fit"] * n), np.arange(n),
+                    {"scores": over}, {"scores": np.full((n, 7), np.nan)})
+    assert fit.fit_temperature([t], "face") == pytest.approx(2.0, rel=0.1)
