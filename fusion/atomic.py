@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -25,3 +26,26 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise EmofuseError (one line) unless `atomic_output(path)` can write there: `path` is not a
+    folder, the nearest folder that exists on its way accepts new files, and none of its parents
+    is a file. Creates nothing that stays (it tries a temp file). Call it before long work."""
+    from .errors import EmofuseError
+
+    target = Path(path)
+    if target.is_dir():
+        raise EmofuseError(f"{target}: is a folder; give a file name")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise EmofuseError(f"{target}: {parent} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".check", dir=parent)
+    except OSError as exc:
+        reason = "it takes no new files" if exc.errno == errno.ENOENT else exc.strerror or str(exc)
+        raise EmofuseError(f"{target}: cannot write in {parent} ({reason})") from None
+    os.close(fd)
+    os.unlink(probe)

@@ -64,14 +64,26 @@ def _docs(factory: Callable[..., Any]) -> str:
     return " ".join(" ".join(part.split()) for part in parts)
 
 
-def _help_from_docs(name: str, docs: str) -> str:
-    """The first sentence of `docs` that names `name` (as `name`, `name=...` or name=)."""
-    pattern = re.compile(rf"`{re.escape(name)}[`=]|\b{re.escape(name)}=")
-    for sentence in re.split(r"(?<=[.;])\s+(?=[A-Z`(])", docs):
-        if pattern.search(sentence):
-            sentence = sentence.strip()
-            return sentence if len(sentence) <= 160 else sentence[:157].rstrip() + "..."
-    return ""
+def _help_from_docs(name: str, docs: str, others: list[str]) -> str:
+    """What `docs` says where it defines `name`: "`name`: text" up to the end of its clause (or
+    the next option), or the parenthesis after "`name`" / "`name=VALUE`". "" when it does not."""
+    quoted = rf"`{re.escape(name)}(?:=[^`]*)?`"
+    paren = re.search(quoted + r"\s*\(((?:[^()]|\([^()]*\))*)\)", docs)
+    colon = re.search(quoted + r"\s*:\s*", docs)
+    if colon is not None and (paren is None or colon.start() <= paren.start()):
+        rest = docs[colon.end():]
+        ends = [m.start() for m in (re.search(r";|\.\s|\.$", rest),) if m]
+        ends += [i for other in others if other != name and (i := rest.find(f"`{other}")) >= 0]
+        clause = rest[:min(ends, default=len(rest))].strip(" ,")
+    elif paren is not None:
+        clause = paren.group(1).strip()
+    else:
+        return ""
+    if clause.count("(") > clause.count(")"):
+        clause = clause[:clause.rfind("(")].rstrip(" ,")
+    elif clause.count(")") > clause.count("(") and clause.endswith(")"):
+        clause = clause[:-1]
+    return clause if len(clause) <= 120 else clause[:117].rstrip() + "..."
 
 
 def options_of(factory: Callable[..., Any]) -> list[OptionInfo] | None:
@@ -85,13 +97,10 @@ def options_of(factory: Callable[..., Any]) -> list[OptionInfo] | None:
     helps = getattr(factory, "option_help", None)
     helps = helps if isinstance(helps, Mapping) else {}
     docs = _docs(factory)
-    out = []
-    for p in params:
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL):
-            continue
-        out.append(OptionInfo(p.name, _annotation_text(p.annotation), p.default,
-                              str(helps.get(p.name) or _help_from_docs(p.name, docs))))
-    return out
+    params = [p for p in params if p.kind not in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL)]
+    names = [p.name for p in params]
+    return [OptionInfo(p.name, _annotation_text(p.annotation), p.default,
+                       str(helps.get(p.name) or _help_from_docs(p.name, docs, names))) for p in params]
 
 
 def _type_words(annotation: str) -> list[str] | None:

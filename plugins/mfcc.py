@@ -28,6 +28,19 @@ class MfccExtractor:
     `feature_spec` holds every setting; classifiers refuse features with another spec.
     """
 
+    option_help = {
+        "kind": "mfcc (coefficients with deltas) or logmel (log-mel bands)",
+        "sample_rate": "audio is resampled to this rate (Hz) first",
+        "n_mfcc": "MFCC coefficients per frame (kind=mfcc)",
+        "n_mels": "mel bands (the MFCCs are computed from them)",
+        "deltas": "0, 1 or 2: add first (and second) differences of the MFCCs",
+        "n_fft": "FFT size in samples (>= win_length)",
+        "win_length": "analysis window in samples (400: 25 ms at 16 kHz)",
+        "hop_length": "step between frames in samples (160: 10 ms at 16 kHz)",
+        "fmin": "lowest frequency of the mel bands (Hz)",
+        "fmax": "highest frequency of the mel bands (Hz; none: half the sample rate)",
+    }
+
     def __init__(self, kind: str = "mfcc", sample_rate: int = ANALYSIS_SAMPLE_RATE, n_mfcc: int = 40,
                  n_mels: int = 64, deltas: int = 2, n_fft: int = 512, win_length: int = 400,
                  hop_length: int = 160, fmin: float = 20.0, fmax: float | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from emofuse.atomic import atomic_output
+from emofuse.atomic import atomic_output, check_writable
 from emofuse.errors import EmofuseError
 from emofuse.registry import Registry
 
@@ -26,18 +26,34 @@ class OutputPlan:
     @classmethod
     def make(cls, inputs: list[str], output: str | None, fmt: str | None, plot: str | None,
              exporters: Registry, by: str = "segment", sheet: str | None = None) -> OutputPlan:
+        """Where each input's files go. Every target is checked before any analysis: a name that
+        contradicts the format, a file name for several inputs, a folder that cannot be written."""
         several = len(inputs) > 1
+        by_suffix = {exporters.create(e.name).suffix.lower(): e.name for e in exporters}
+        named = output if output and not _is_folder(output) else None
         if fmt is None:
-            fmt = "csv"
-            if output and not _is_folder(output):
-                by_suffix = {exporters.create(e.name).suffix: e.name for e in exporters}
-                fmt = by_suffix.get(Path(output).suffix.lower(), "csv")
+            fmt = by_suffix.get(Path(named).suffix.lower(), "csv") if named else "csv"
         exporter = cls._exporter(exporters, fmt, by)
-        if several and output and Path(output).is_file():
-            raise EmofuseError(f"{output}: with several inputs -o must be a folder, not a file")
+        for flag, where in (("-o", output), ("--plot", plot), ("--persons", sheet)):
+            if several and where and not _is_folder(where) and (Path(where).suffix or Path(where).exists()):
+                raise EmofuseError(f"{where}: with several inputs {flag} must be a folder (one file per input); "
+                                   f"end it with / to make a folder of that name")
+        if named and not several:
+            claimed = by_suffix.get(Path(named).suffix.lower())
+            if claimed is not None and claimed != fmt:
+                raise EmofuseError(f"{named}: the name says {claimed} but the format is {fmt}; "
+                                   f"name it {Path(named).with_suffix(exporter.suffix).name} or drop --format")
+        for flag, where in (("--plot", plot), ("--persons", sheet)):
+            if where and not several and not _is_folder(where) and Path(where).suffix.lower() not in ("", ".png"):
+                raise EmofuseError(f"{where}: {flag} draws a PNG image; give a name ending in .png")
         targets = cls._place(inputs, output, exporter.suffix, several)
         plots = cls._place(inputs, plot, ".png", several) if plot else {}
         sheets = cls._place(inputs, sheet, ".persons.png" if several else ".png", several) if sheet else {}
+        checked: set[Path] = set()
+        for path in (*targets.values(), *plots.values(), *sheets.values()):
+            if path not in checked:
+                checked.add(path)
+                check_writable(path)
         return cls(fmt, exporter, targets, plots, sheets)
 
     @staticmethod

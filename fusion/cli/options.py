@@ -53,14 +53,15 @@ def parse_component_options(items: list[str] | None) -> dict[str, dict[str, obje
 
 
 def fps_value(text: str) -> float | None:
-    """--fps (and --detect-fps): a positive number, or 'all' (None) for every frame."""
-    if text.strip().lower() in {"all", "every", "0"}:
+    """--fps (and --detect-fps): a positive number, or 'all' (None) for every frame. 0 is refused
+    (it once meant every frame, silently): 'all' says that."""
+    if text.strip().lower() in {"all", "every"}:
         return None
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected frames per second or 'all', got {text!r}") from None
-    if value <= 0:
+    if not value > 0 or not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected frames per second > 0 or 'all', got {text}")
     return value
 

@@ -30,6 +30,16 @@ class FerCnnClassifier:
     under 0.1 point.
     """
 
+    option_help = {
+        "model": "a .keras face model, e.g. one `emofuse train face` wrote (its .json beside it); "
+                 "default: the shipped model",
+        "flip_average": "also score each mirrored crop and average (more accurate, a little slower)",
+        "temperature": "divides the logits before the softmax; none: the model's calibrated one",
+        "precision": "Keras only: auto, float32 or bfloat16",
+        "zoom_average": "also score a zoomed-in view of each crop and average",
+        "backend": "auto (LiteRT when its export is up to date, else Keras), litert or keras",
+    }
+
     def __init__(self, model: str | Path | None = None, flip_average: bool = True,
                  temperature: float | None = None, precision: str = "auto", zoom_average: bool = True,
                  backend: str = "auto") -> None:

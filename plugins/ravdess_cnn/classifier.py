@@ -71,6 +71,13 @@ class RavdessCnnClassifier:
     on the validation actors). Silent or all-constant input gives None.
     """
 
+    option_help = {
+        "model": "a .keras voice model, e.g. one `emofuse train voice` wrote (its .json beside it); "
+                 "default: the shipped weights",
+        "threads": "cap the CPU threads the network uses (none: the library's choice)",
+        "backend": "auto (LiteRT when its export is up to date, else Keras), litert or keras",
+    }
+
     def __init__(self, model: str | Path | None = None, threads: int | None = None, backend: str = "auto") -> None:
         with contextlib.ExitStack() as stack:
             if model is None:
