@@ -68,6 +68,9 @@ def add_parser(sub) -> None:
                    help=f"share of a segment that must be speech for a voice verdict (default {MIN_SPEECH:g})")
     add_component_arguments(p, "component option, repeatable, e.g. fusion.face_weight=0.7 or "
                                "face-detector.min_neighbors=3")
+    p.add_argument("--strict", action="store_true",
+                   help="a file whose video or sound stops before its end (truncated, damaged) fails "
+                        "instead of giving a timeline with a warning and empty segments")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(run=run)
 
@@ -91,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline(options)
     plan = OutputPlan.make(args.inputs, args.output, args.format, args.plot, pipeline.components["exporter"],
                            by=args.by, sheet=args.persons_sheet)
+    if args.strict:  # emofuse.damage warns about streams that stop early: make that an error
+        import warnings
+
+        from emofuse.errors import DamagedMediaWarning
+
+        warnings.simplefilter("error", DamagedMediaWarning)
     failed = 0
     reporter = ProgressReporter(quiet=args.quiet)
     for source in args.inputs:
