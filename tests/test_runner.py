@@ -12,7 +12,7 @@ from .fakes import FAKE_CHOICES, BrightnessClassifier, Plugin
 
 
 def groups(df, group):
-    return df[[c for c in df.columns if c.startswith(group + "_")]]
+    return df[[f"{group}_{label}" for label in emofuse.LABELS]]
 
 
 def test_fused_timeline_of_a_clip(fake_components, media_dir):

@@ -199,6 +199,8 @@ class LiveSession:
             if self.video is not None:
                 p.face_detector.detect(np.zeros((240, 320, 3), np.uint8))
                 p.visual_classifier.classify([np.zeros((64, 64, 3), np.uint8)])
+                if self._persons is not None:
+                    self._persons.embedder.embed([np.full((80, 80, 3), 128, np.uint8)])
         except Exception:
             pass
 
@@ -233,6 +235,8 @@ class LiveSession:
                 self._take_voice(voice)
             report.elapsed = end
             self._book.finish(end)
+            if self._persons is not None:
+                self._persons.close()
         return report
 
     def _loop(self, grabber: LatestFrame | None, voice: VoiceWorker | None) -> str:
