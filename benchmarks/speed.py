@@ -1,30 +1,40 @@
 """Speed and memory of `emofuse analyze`, printed as figures (never asserted).
 
-    python benchmarks/speed.py [--seconds 60] [--long 240]
+    python benchmarks/speed.py [--seconds 60] [--long 240] [--persons-only] [--fer [--fer-python PATH]]
 
-Builds 640x480 25 fps clips with a face and a speech-like soundtrack (emofuse.testing), then
-reports, on this machine:
-  * x-realtime of the whole `emofuse analyze` command at defaults (start-up and model loading
-    included) on the main and the long clip, the fixed start-up cost that follows from the two,
-    and x-realtime of the analysis alone (components already loaded), the same with the networks
-    run by Keras instead of their LiteRT exports, and with a full-frame face detection on every
-    analysed frame (`--detect-fps all`, no tracking);
+Builds 640x480 25 fps clips with a speech-like soundtrack (benchmarks/clips.py): one person (the
+astronaut portrait, swaying), and three different people side by side with a shot cut every 20 s
+(they change places); then reports, on this machine:
+  * for the one-person and the multi-person clip: x-realtime of the whole `emofuse analyze`
+    command at defaults (start-up and model loading included; per-person analysis: tracks,
+    persons, speakers, voice activity and the voice) and of the analysis alone (components
+    already loaded), and the analysis alone with `--no-persons` (the scene only): the cost of
+    persons;
+  * the whole command on the long one-person clip, and the fixed start-up cost that follows;
+  * the analysis alone with the networks run by Keras instead of their LiteRT exports, and
+    with a full-frame face detection on every analysed frame (`--detect-fps all`, no tracking);
   * frames/s when every frame is analysed (`--fps all`): at defaults (full-frame detection once
     a second, faces tracked in between), with a full-frame detection on every frame, and with
     `--detect-fps 5 --no-track` (boxes reused between detections; every frame still classified);
   * peak memory (max RSS) for a short and a long clip: flat in video length means streaming;
-  * `emofuse --help` start-up time.
+  * `emofuse --help` start-up time;
+  * with `--fer`: benchmarks/fer_compare.py on both clips (the `fer` package in its own venv,
+    same clip, same face sampling, same run).
+`--persons-only` keeps the per-person figures (and `--fer`) and skips the rest.
 Ratios measured in the same run are what to compare: these machines are noisy.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
 
 CHILD = """
 import json, resource, sys, time
@@ -32,26 +42,40 @@ import emofuse
 from emofuse.runner import AnalysisOptions, Pipeline
 opts = json.loads(sys.argv[2])
 fps = opts.pop("fps", 4.0)
+repeat = opts.pop("repeat", 1)
 if opts.get("detect_fps") == "all":
     opts["detect_fps"] = float("inf")
 pipeline = Pipeline(AnalysisOptions(fps=None if fps == "all" else fps, **opts))
 t0 = time.perf_counter()
 pipeline.analyze(sys.argv[1])  # warm-up: loads the models, compiles the graphs
 t1 = time.perf_counter()
-timeline = pipeline.analyze(sys.argv[1])
-t2 = time.perf_counter()
+warm = []
+for _ in range(max(1, repeat)):
+    start = time.perf_counter()
+    timeline = pipeline.analyze(sys.argv[1])
+    warm.append(time.perf_counter() - start)
 try:  # this process's own peak: ru_maxrss also counts the parent's peak, inherited at fork
     peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 except (OSError, StopIteration):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"first": t1 - t0, "warm": t2 - t1, "segments": len(timeline),
-                  "faces": sum(s.faces for s in timeline.segments), "maxrss_mb": peak / 1024}))
+segments = timeline.segments
+print(json.dumps({"first": t1 - t0, "warm": min(warm), "segments": len(timeline),
+                  "faces": sum(s.faces for s in segments),
+                  "segments_with_faces": sum(1 for s in segments if s.faces),
+                  "face_crops": sum(p.faces for s in segments for p in getattr(s, "people", ())),
+                  "persons": len(getattr(timeline, "persons", ())),
+                  "speaker_segments": sum(1 for s in segments if getattr(s, "speaker", None)),
+                  "maxrss_mb": peak / 1024}))
 """
 
 
 def child(path: Path, **opts) -> dict:
+    """Analyse `path` in a fresh process with AnalysisOptions(**opts) (plus fps="all", repeat=N):
+    a warm-up run, then the best of `repeat` timed runs ("warm"), and what the timeline holds."""
     out = subprocess.run([sys.executable, "-c", CHILD, str(path), json.dumps(opts)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"emofuse analysis {opts} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -61,42 +85,43 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - t
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=60.0, help="length of the main clip")
-    parser.add_argument("--long", type=float, default=240.0, help="length of the long clip (memory check)")
-    args = parser.parse_args()
-    from emofuse.testing import write_media
+def load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
 
-    work = Path(tempfile.mkdtemp(prefix="emofuse-bench-"))
-    clip = write_media(work / "clip.mp4", args.seconds, fps=25, size=(640, 480), face=True, audio="speech")
-    long_clip = write_media(work / "long.mp4", args.long, fps=25, size=(640, 480), face=True, audio="speech")
-    emofuse_cmd = [sys.executable, "-m", "emofuse"]
-    print(f"clip: {args.seconds:.0f} s, 640x480, 25 fps, face + speech-like audio")
 
-    helps = sorted(timed([*emofuse_cmd, "--help"]) for _ in range(5))
-    print(f"emofuse --help: {helps[2] * 1000:.0f} ms (median of 5)")
-
-    whole = timed([*emofuse_cmd, "analyze", str(clip), "-o", str(work / "out.csv"), "-q"])
-    print(f"emofuse analyze, defaults, whole command: {whole:.1f} s = {args.seconds / whole:.1f}x realtime")
-    whole_long = timed([*emofuse_cmd, "analyze", str(long_clip), "-o", str(work / "long.csv"), "-q"])
-    print(f"emofuse analyze, defaults, whole command, {args.long:.0f} s clip: {whole_long:.1f} s = "
-          f"{args.long / whole_long:.1f}x realtime (fixed start-up cost: "
-          f"{(whole * args.long - whole_long * args.seconds) / (args.long - args.seconds):.1f} s)")
-
+def per_person(name: str, clip: Path, seconds: float, work: Path) -> dict:
+    """Whole command and analysis alone at defaults, and the analysis with --no-persons, on one clip."""
+    whole = timed([sys.executable, "-m", "emofuse", "analyze", str(clip), "-o", str(work / f"{name}.csv"), "-q"])
     default = child(clip)
-    print(f"analysis at defaults (models loaded): {default['warm']:.2f} s = "
-          f"{args.seconds / default['warm']:.1f}x realtime ({default['segments']} segments)")
+    scene = child(clip, persons=False)
+    print(f"[{name}] whole command at defaults (per-person): {whole:.1f} s = {seconds / whole:.1f}x realtime")
+    print(f"[{name}] analysis alone at defaults (per-person): {default['warm']:.2f} s = "
+          f"{seconds / default['warm']:.1f}x realtime ({default['persons']} persons, "
+          f"{default['segments_with_faces']}/{default['segments']} segments with a face, "
+          f"{default['speaker_segments']} with a speaker, peak memory {default['maxrss_mb']:.0f} MB)")
+    print(f"[{name}] analysis alone with --no-persons (the scene only): {scene['warm']:.2f} s = "
+          f"{seconds / scene['warm']:.1f}x realtime; persons cost {default['warm'] - scene['warm']:+.2f} s "
+          f"({default['warm'] / scene['warm']:.2f}x the time)")
+    return {"whole": whole, "default": default, "scene": scene}
+
+
+def legacy(clip: Path, long_clip: Path, seconds: float, long_seconds: float, whole: float, default: dict,
+           work: Path) -> None:
+    """The one-person figures kept from earlier versions: long clip, backends, detection, every frame, memory."""
+    whole_long = timed([sys.executable, "-m", "emofuse", "analyze", str(long_clip), "-o", str(work / "long.csv"), "-q"])
+    print(f"emofuse analyze, defaults, whole command, {long_seconds:.0f} s clip: {whole_long:.1f} s = "
+          f"{long_seconds / whole_long:.1f}x realtime (fixed start-up cost: "
+          f"{(whole * long_seconds - whole_long * seconds) / (long_seconds - seconds):.1f} s)")
     keras = child(clip, component_options={"visual_classifier": {"backend": "keras"},
                                             "audio_classifier": {"backend": "keras"}})
-    print(f"analysis at defaults with the Keras backend instead of LiteRT: {args.seconds / keras['warm']:.1f}x "
+    print(f"analysis at defaults with the Keras backend instead of LiteRT: {seconds / keras['warm']:.1f}x "
           f"realtime (LiteRT {keras['warm'] / default['warm']:.2f}x faster; peak memory {keras['maxrss_mb']:.0f} MB "
           f"vs {default['maxrss_mb']:.0f} MB)")
     full = child(clip, detect_fps="all")
     print(f"analysis with --detect-fps all (full-frame detection on every analysed frame): "
-          f"{args.seconds / full['warm']:.1f}x realtime (tracking speed-up {full['warm'] / default['warm']:.2f}x; "
-          f"segments with a face {default['faces']} vs {full['faces']})")
-    n_frames = int(args.seconds * 25)
+          f"{seconds / full['warm']:.1f}x realtime (tracking speed-up {full['warm'] / default['warm']:.2f}x; "
+          f"segments with a face {default['segments_with_faces']} vs {full['segments_with_faces']})")
+    n_frames = int(seconds * 25)
     every = child(clip, fps="all")
     print(f"every frame, defaults (detection 1/s, tracking between): {n_frames / every['warm']:.0f} frames/s")
     every_full = child(clip, fps="all", detect_fps="all")
@@ -105,11 +130,49 @@ def main() -> None:
     print(f"every frame, --detect-fps 5 --no-track (boxes reused): {n_frames / carried['warm']:.0f} frames/s")
     faces_only = child(clip, fps="all", audio=False)
     print(f"every frame, faces only, defaults: {n_frames / faces_only['warm']:.0f} frames/s")
-
     long = child(long_clip)
-    print(f"peak memory: {default['maxrss_mb']:.0f} MB for {args.seconds:.0f} s, "
-          f"{long['maxrss_mb']:.0f} MB for {args.long:.0f} s "
+    print(f"peak memory: {default['maxrss_mb']:.0f} MB for {seconds:.0f} s, "
+          f"{long['maxrss_mb']:.0f} MB for {long_seconds:.0f} s "
           f"(ratio {long['maxrss_mb'] / default['maxrss_mb']:.2f}; 1.00 = flat)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the main clips")
+    parser.add_argument("--long", type=float, default=240.0, help="length of the long clip (memory check)")
+    parser.add_argument("--persons-only", action="store_true",
+                        help="only the one- and multi-person figures (and --fer), not the rest")
+    parser.add_argument("--fer", action="store_true", help="also compare with the fer package (fer_compare.py)")
+    parser.add_argument("--fer-python", help="python of the fer venv (default: .bench-fer/bin/python)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
+    import clips
+
+    work = Path(tempfile.mkdtemp(prefix="emofuse-bench-"))
+    python = None
+    if args.fer:
+        from fer_compare import fer_python
+
+        python = fer_python(args.fer_python)  # fails now, not after the other figures
+    one = clips.one_person_clip(work / "one.mp4", args.seconds)
+    multi = clips.multi_person_clip(work / "multi.mp4", args.seconds, persons=3)
+    print(f"clips: {args.seconds:.0f} s, 640x480, 25 fps, speech-like audio: [one person] the astronaut swaying; "
+          f"[3 persons] three different people side by side, a cut every 20 s")
+    print(f"load average before: {load()} (2 cores)")
+
+    helps = sorted(timed([sys.executable, "-m", "emofuse", "--help"]) for _ in range(5))
+    print(f"emofuse --help: {helps[2] * 1000:.0f} ms (median of 5)")
+    first = per_person("one person", one, args.seconds, work)
+    per_person("3 persons", multi, args.seconds, work)
+    if not args.persons_only:
+        long_clip = clips.one_person_clip(work / "long.mp4", args.long)
+        legacy(one, long_clip, args.seconds, args.long, first["whole"], first["default"], work)
+    if python is not None:
+        from fer_compare import compare
+
+        compare(one, python, label="one person")
+        compare(multi, python, label="3 persons")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":
