@@ -23,7 +23,7 @@ def draw_persons(timeline, path: str | Path) -> Path:
     persons = list(timeline.persons)
     cols = max(1, min(COLUMNS, len(persons)))
     rows = max(1, -(-len(persons) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 3.2 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     if not persons:
