@@ -128,20 +128,21 @@ def build_conditions(files: int, seconds: float) -> dict[str, list[tuple[np.ndar
     return {k: v for k, v in conditions.items() if v}
 
 
-def run(detector, clips) -> tuple[list[float], list[bool], float, float]:
-    """Speech fractions of the scored segments, their truth, seconds of audio, seconds spent."""
-    fractions, labels, audio, spent = [], [], 0.0, 0.0
+def run(detector, clips) -> tuple[list[float], list[bool], float, float, float]:
+    """Speech fractions of the scored segments, their truth, seconds of audio, wall and CPU seconds spent."""
+    fractions, labels, audio, spent, cpu = [], [], 0.0, 0.0, 0.0
     for x, truth in clips:
         detector.reset()
         for (a, b), t in zip(segments(x), truth):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             p = detector.speech(x[a:b], RATE, start=a / RATE)
             spent += time.perf_counter() - began
+            cpu += time.process_time() - began_cpu
             audio += (b - a) / RATE
             if t is not None:
                 fractions.append(speech_fraction(p))
                 labels.append(bool(t))
-    return fractions, labels, audio, spent
+    return fractions, labels, audio, spent, cpu
 
 
 def main() -> None:
@@ -184,13 +185,12 @@ def main() -> None:
             cells.append(f"{100 * recall:.0f} / {100 * false_alarm:.0f}")
         print(f"| {name} | {' | '.join(cells)} |")
 
-    print("\nCost (this machine, streaming 1 s segments)")
-    print("| detector | ms per s of audio |")
-    print("|---|---:|")
+    print("\nCost (this machine, streaming 1 s segments): ms per s of audio")
+    print("| detector | wall | CPU (all threads) |")
+    print("|---|---:|---:|")
     for name in dets:
-        audio = sum(r[2] for r in results[name].values())
-        spent = sum(r[3] for r in results[name].values())
-        print(f"| {name} | {1000 * spent / audio:.2f} |")
+        audio, spent, cpu = (sum(r[i] for r in results[name].values()) for i in (2, 3, 4))
+        print(f"| {name} | {1000 * spent / audio:.2f} | {1000 * cpu / audio:.2f} |")
 
     speech_conditions = [c for c in conditions if "speech" in c and "only" not in c]
     silero = SileroVad()

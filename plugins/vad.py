@@ -129,9 +129,9 @@ class SileroVad(ChunkedDetector):
 class WebRtcVad(ChunkedDetector):
     """Google WebRTC's rule-based detector through `webrtcvad-wheels`: 0 or 1 per frame.
 
-    `aggressiveness` 0 (keeps the most speech) .. 3 (rejects the most non-speech);
-    `frame_ms` 10, 20 or 30. 8, 16, 32 and 48 kHz are used as they are, other rates resampled
-    to 16 kHz.
+    `aggressiveness`: 0 (keeps the most speech) to 3 (rejects the most non-speech);
+    `frame_ms`: the hop in milliseconds, 10, 20 or 30. 8, 16, 32 and 48 kHz are used as they
+    are, other rates resampled to 16 kHz. Fast, but music and steady noise are speech to it.
     """
 
     def __init__(self, aggressiveness: int = 3, frame_ms: int = 30) -> None:
@@ -162,10 +162,12 @@ class WebRtcVad(ChunkedDetector):
 
 
 class EnergyVad(ChunkedDetector):
-    """The old rule, per hop: a 25 ms frame is speech when its RMS reaches `threshold_db` dBFS.
+    """The old rule, per hop: a frame is speech when its RMS level reaches the threshold.
 
-    Dependency-free and fast, but music, noise and door slams are "speech" to it. A segment
-    passed the old rule (`emofuse.audio.is_silent` false) when at least 10 % of its frames do.
+    `threshold_db`: the level in dBFS (default -45, `emofuse.audio.SILENCE_DB`); `frame_ms`:
+    the hop in milliseconds (default 25). Dependency-free and fast, but music, noise and door
+    slams are speech to it. A segment passed the old rule (`emofuse.audio.is_silent` false)
+    when at least 10 % of its 25 ms frames do.
     """
 
     def __init__(self, threshold_db: float = SILENCE_DB, frame_ms: float = 25.0) -> None:
