@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .evidence import face_evidence
-from .types import EmotionScores, FaceBox, FaceEvidence, Person, PersonResult, SegmentResult, VoiceEvidence
+from .types import EmotionScores, FaceBox, FaceEvidence, Person, PersonResult, SegmentResult, Sighting, VoiceEvidence
 
 
 @dataclasses.dataclass
@@ -83,6 +83,13 @@ def build_people(segments: Sequence[SegmentResult], faces: Sequence[SegmentFaces
         out.append(dataclasses.replace(segment, people=tuple(people), speaker=speaker,
                                        errors=tuple(dict.fromkeys(errors))))
     return out
+
+
+def sightings(faces: Sequence[SegmentFaces], persons_of: Mapping[int, str]) -> list[Sighting]:
+    """Every face of every analysed frame with its person (None for tracks that are nobody), by time."""
+    out = [Sighting(t, b, persons_of.get(key), s) for seen in faces for key, track in seen.tracks.items()
+           for s, b, t in zip(track.scores, track.boxes, track.times)]
+    return sorted(out, key=lambda one: (one.time, one.box.x))
 
 
 def summarise_persons(segments: Sequence[SegmentResult], sampled: Sequence[int],

@@ -18,12 +18,13 @@ from .fail_fast import FailFast
 from .evidence import face_evidence
 from .face_side import FaceSegment, TrackBook, segment_faces
 from .media import AudioStream, MediaInfo, iter_frames, probe
-from .people import SegmentFaces, TrackFaces, build_people, summarise_persons
+from .people import SegmentFaces, TrackFaces, build_people, sightings, summarise_persons
 from .plugin_manager import Components, get_components
 from .threads import RunAhead, quiet_blas
 from .tracking import FaceTracker
 from .tracks import MAX_GAP, TrackLinker
-from .types import EmotionScores, FaceBox, FaceEvidence, Person, SegmentResult, Timeline, VoiceEvidence, scores_of
+from .types import (EmotionScores, FaceBox, FaceEvidence, Person, SegmentResult, Sighting, Timeline, VoiceEvidence,
+                    scores_of)
 from .voice_side import MIN_SPEECH, VoiceSide
 
 #: Component kinds a pipeline is made of, in the order they run.
@@ -207,8 +208,11 @@ class Pipeline:
             segments = record_stops(path, segments, [walk.stream.stop() if walk else None,
                                                      audio.stop(info.duration) if audio else None])
         persons: list[Person] = []
+        seen: list[Sighting] = []
         if walk is not None and opts.persons:
-            segments, persons = walk.people(segments, faces_of, self.fuse)
+            segments, persons, seen = walk.people(segments, faces_of, self.fuse)
+        elif walk is not None:
+            seen = sightings(faces_of, {})
         components = self.describe()
         if not use_video:
             components = {k: v for k, v in components.items() if k not in VIDEO_KINDS}
@@ -216,7 +220,7 @@ class Pipeline:
             components.pop("face_embedder", None)
         if not use_audio:
             components = {k: v for k, v in components.items() if k not in AUDIO_KINDS}
-        timeline = Timeline(str(path), segments, components, info.duration, persons)
+        timeline = Timeline(str(path), segments, components, info.duration, persons, seen)
         if opts.smooth:
             from .smoothing import parse_smoothing, smooth_timeline
 
@@ -346,8 +350,8 @@ class _Walk:
             self.envelope.add(start, samples, rate)
 
     def people(self, segments: list[SegmentResult], faces_of: list[SegmentFaces],
-               fuse) -> tuple[list[SegmentResult], list[Person]]:
-        """The segments with their persons and speakers, and the persons of the file."""
+               fuse) -> tuple[list[SegmentResult], list[Person], list[Sighting]]:
+        """The segments with their persons and speakers, the persons of the file, every face seen."""
         from .persons import TrackSummary, cluster_tracks
 
         summaries = [TrackSummary(t.key, t.first, t.last, t.frames,
@@ -369,7 +373,8 @@ class _Walk:
             person = persons_of.get(track.key)
             if person is not None and person not in pictures:
                 pictures[person] = track.best
-        return segments, summarise_persons(segments, [f.sampled for f in faces_of], pictures)
+        return (segments, summarise_persons(segments, [f.sampled for f in faces_of], pictures),
+                sightings(faces_of, persons_of))
 
 
 class _FrameCursor:

@@ -55,7 +55,7 @@ def smooth_timeline(timeline: Timeline, method: str = "ema", window: int = 3,
     segments = [dataclasses.replace(seg, **{g: smoothed[g][i] for g in groups})
                 for i, seg in enumerate(timeline.segments)]
     components = {**timeline.components, "smoothing": f"{method}(window={window})"}
-    return Timeline(timeline.source, segments, components, timeline.duration)
+    return dataclasses.replace(timeline, segments=segments, components=components)  # persons kept
 
 
 #: Window used when `parse_smoothing` gets a method without one.

@@ -230,6 +230,17 @@ class PersonResult:
 
 
 @dataclasses.dataclass(frozen=True)
+class Sighting:
+    """One face on one analysed frame: when, where, whose (None: too brief to be a person) and
+    what it showed. The annotated video and the report draw these."""
+
+    time: float
+    box: FaceBox
+    person: str | None
+    scores: EmotionScores
+
+
+@dataclasses.dataclass(frozen=True)
 class Person:
     """A person of the whole file: id (P1, P2, ... by first appearance), when first and last seen,
     seconds visible and speaking, and a face crop to recognise them by (`face`, RGB, may be None)."""
@@ -287,17 +298,22 @@ class SegmentResult:
 
 @dataclasses.dataclass(frozen=True)
 class Timeline:
-    """The fused emotion timeline of one media file, and the components that produced it."""
+    """The fused emotion timeline of one media file, and the components that produced it.
+
+    `persons`: who was seen (P1, P2, ... by first appearance); `sightings`: every face on every
+    analysed frame, in time order (a few numbers each; for drawing)."""
 
     source: str
     segments: tuple[SegmentResult, ...]
     components: Mapping[str, str] = dataclasses.field(default_factory=dict)
     duration: float = 0.0
     persons: tuple[Person, ...] = ()
+    sightings: tuple[Sighting, ...] = dataclasses.field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segments", tuple(self.segments))
         object.__setattr__(self, "persons", tuple(self.persons))
+        object.__setattr__(self, "sightings", tuple(self.sightings))
         object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
         for seg in self.segments:
             if not isinstance(seg, SegmentResult):

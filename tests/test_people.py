@@ -189,3 +189,19 @@ def test_silence_costs_no_voice_activity_call():
 def test_speech_fraction_threshold():
     assert speech_fraction(np.array([0.49, 0.5, 0.9, 0.1])) == 0.5
     assert speech_fraction(np.array([])) == 0.0
+
+
+def test_smoothing_keeps_the_persons():
+    from emofuse.smoothing import smooth_timeline
+
+    tl = _timeline()
+    smoothed = smooth_timeline(tl, "median", 3)
+    assert smoothed.persons == tl.persons and [p.person for p in smoothed.segments[0].people] == ["P1", "P2"]
+
+
+def test_sightings_name_the_person_of_each_face():
+    from emofuse.people import sightings
+
+    seen = sightings([_faces({1: (HAPPY, 10), 2: (SAD, 300)})], {1: "P1"})
+    assert [(s.time, s.person, s.box.x, s.scores.label) for s in seen] == [
+        (0.0, "P1", 10, "happy"), (0.0, None, 300, "sad"), (0.25, "P1", 10, "happy"), (0.25, None, 300, "sad")]
