@@ -323,9 +323,13 @@ def cmd_shots(args) -> None:
 
     from emofuse.shots import THRESHOLD, distance, frame_signature
 
-    pictures = {n: getattr(data, n)() for n in ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left",
-                                                "camera", "hubble_deep_field", "retina", "immunohistochemistry",
-                                                "brick", "grass", "gravel")}
+    pictures = {}
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "retina",
+                 "immunohistochemistry", "colorwheel", "brick", "grass", "gravel"):
+        try:
+            pictures[name] = getattr(data, name)()
+        except Exception:  # noqa: BLE001 - images that scikit-image would have to download
+            continue
     pictures["hopper"] = F.hopper()
     clips = [F.crema_frames(c) for c in F.crema_clips()]
     if clips:
