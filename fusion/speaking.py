@@ -27,6 +27,14 @@ PATCH_SIZE = (32, 24)
 #: Envelope floor (dB re full scale): silence is this, not -inf.
 FLOOR_DB = -80.0
 
+#: Offsets (seconds, either way) of audio and mouth that are unrelated: what a face scores at
+#: these is its chance level; and their step.
+FAR_LAGS, FAR_STEP = (0.5, 1.5), 0.05
+
+#: The spread of chance-level correlations is taken as at least this (a floor for the score's
+#: denominator when they hardly vary).
+SPREAD_FLOOR = 0.1
+
 #: A face box that moved or changed size by less than this share of its width is kept as it
 #: was for the mouth patch: detector jitter (2-4 px) would otherwise read as mouth motion.
 STEADY_TOLERANCE = 0.1
@@ -82,10 +90,13 @@ def speech_envelope(samples: np.ndarray, rate: int, hop: float = 0.01) -> np.nda
     return np.maximum(10 * np.log10(np.maximum(power, 1e-12)), FLOOR_DB).astype(np.float32)
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    norm = np.sqrt(np.dot(a, a) * np.dot(b, b))
-    return float(np.dot(a, b) / norm) if norm > 1e-12 else 0.0
+def _pearson_rows(rows: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of `rows` with `b` (0 where either does not vary)."""
+    rows = rows - rows.mean(axis=1, keepdims=True)
+    b = b - b.mean()
+    norm = np.sqrt(np.einsum("ij,ij->i", rows, rows) * np.dot(b, b))
+    dots = rows @ b
+    return np.divide(dots, norm, out=np.zeros_like(dots), where=norm > 1e-12)
 
 
 class SpeakerFinder:
@@ -94,18 +105,22 @@ class SpeakerFinder:
     `add(track, time, motion, span)`: the mouth of `track` moved by `motion` (`mouth_motion`)
     between the frames at `time - span` and `time`; without `span`, since this track's previous
     `add` (consecutive samples). `speaker(...)` scores each candidate over `window` seconds
-    centred on the segment: the Pearson correlation between its motions and the change of the
-    smoothed envelope over the same intervals, the best over lags up to `max_lag` seconds either
-    way. Candidates with fewer than `min_samples` motions in the window get no score. The best
-    scorer speaks if its score is at least `min_score`.
+    centred on the segment. r(lag): the Pearson correlation between its motions and the change
+    of the (`smooth`-seconds smoothed) envelope over the same intervals shifted by `lag`. The
+    score is how far the best r within `max_lag` either way stands above the r of unrelated
+    offsets (`FAR_LAGS` seconds either way), in their standard deviations (at least
+    `SPREAD_FLOOR`): a face moving more while anyone talks correlates at every offset, a speaking
+    face at the right one only. Candidates with fewer than `min_samples` motions in the window
+    get no score. The best scorer speaks if its score is at least `min_score`.
     """
 
-    def __init__(self, window: float = 4.0, min_score: float = 0.3, max_lag: float = 0.1,
+    def __init__(self, window: float = 4.0, min_score: float = 4.0, max_lag: float = 0.1,
                  smooth: float = 0.05, min_samples: int = 10) -> None:
         if window <= 0 or max_lag < 0 or smooth < 0 or min_samples < 3:
             raise ValueError("SpeakerFinder needs window > 0, max_lag >= 0, smooth >= 0, min_samples >= 3")
         self.window, self.min_score, self.max_lag = float(window), float(min_score), float(max_lag)
         self.smooth, self.min_samples = float(smooth), int(min_samples)
+        self.reach = self.max_lag + FAR_LAGS[1]  # envelope needed beyond the window, each side
         self._samples: dict[int, list[tuple[float, float, float]]] = {}  # track -> (time, span, motion)
         self._arrays: dict[int, np.ndarray] = {}
         self._last: dict[int, float] = {}  # track -> time of its latest add
@@ -140,13 +155,15 @@ class SpeakerFinder:
 
     def scores(self, envelope_times: np.ndarray, envelope: np.ndarray, start: float, end: float,
                candidates: Collection[int]) -> dict[int, float]:
-        """Synchrony score (-1..1) of each candidate with enough mouth motions in the window."""
+        """The synchrony score of each candidate with enough mouth motions in the window (see the
+        class); the envelope is needed `reach` seconds either side of the segment (silence is
+        assumed where it has no values)."""
         middle = (start + end) / 2
         lo, hi = middle - self.window / 2, middle + self.window / 2
         times = np.asarray(envelope_times, np.float64)
         values = np.asarray(envelope, np.float64)
-        margin = self.max_lag + self.smooth + 1.0
-        a, b = np.searchsorted(times, lo - margin), np.searchsorted(times, hi + margin)
+        margin = self.window / 2 + self.reach + self.smooth
+        a, b = np.searchsorted(times, middle - margin), np.searchsorted(times, middle + margin)
         times, values = times[a:b], values[a:b]
         if times.size < 3:
             return {}
@@ -156,7 +173,9 @@ class SpeakerFinder:
             padded = np.pad(values, (width // 2, width - 1 - width // 2), mode="edge")
             values = np.convolve(padded, np.ones(width) / width, mode="valid")
         steps = int(round(self.max_lag / hop)) if hop > 0 else 0
-        lags = np.arange(-steps, steps + 1) * hop
+        near = np.arange(-steps, steps + 1) * hop
+        far = np.arange(FAR_LAGS[0], FAR_LAGS[1] + 1e-9, FAR_STEP)
+        lags = np.concatenate([near, -far[::-1], far])[:, None]
         out: dict[int, float] = {}
         for track in candidates:
             m = self._motions(track)
@@ -168,11 +187,11 @@ class SpeakerFinder:
             if len(m) < self.min_samples:
                 continue
             ends, begins, motion = m[:, 0], m[:, 0] - m[:, 1], m[:, 2]
-            best = -1.0
-            for lag in lags:
-                change = np.abs(np.interp(ends + lag, times, values) - np.interp(begins + lag, times, values))
-                best = max(best, _pearson(motion, change))
-            out[track] = best
+            change = np.abs(np.interp(ends + lags, times, values, FLOOR_DB, FLOOR_DB)
+                            - np.interp(begins + lags, times, values, FLOOR_DB, FLOOR_DB))
+            r = _pearson_rows(change, motion)
+            null = r[len(near):]
+            out[track] = float((r[:len(near)].max() - np.median(null)) / max(float(np.std(null)), SPREAD_FLOOR))
         return out
 
     def speaker(self, envelope_times: np.ndarray, envelope: np.ndarray, start: float, end: float,
@@ -185,3 +204,27 @@ class SpeakerFinder:
             return None, scores
         best = max(scores, key=lambda track: scores[track])
         return (best if scores[best] >= self.min_score else None), scores
+
+
+class MouthRecorder:
+    """Feeds `finder` each track's mouth motion between the frames it is shown (`see`), cut with
+    a steady box (`steady_box`). `lost(track)`: the track was not found; no motion is measured
+    across the gap."""
+
+    def __init__(self, finder: SpeakerFinder, tolerance: float = STEADY_TOLERANCE) -> None:
+        self.finder, self.tolerance = finder, tolerance
+        self._boxes: dict[int, FaceBox] = {}
+        self._last: dict[int, tuple[float, np.ndarray]] = {}
+
+    def see(self, time: float, track: int, box: FaceBox, frame: np.ndarray) -> None:
+        box = self._boxes[track] = steady_box(self._boxes.get(track), box, self.tolerance)
+        patch = mouth_patch(frame, box)
+        previous = self._last.get(track)
+        self._last[track] = (time, patch)
+        if previous is not None and time > previous[0]:
+            self.finder.add(track, time, mouth_motion(previous[1], patch), span=time - previous[0])
+
+    def lost(self, track: int) -> None:
+        self._boxes.pop(track, None)
+        self._last.pop(track, None)
+

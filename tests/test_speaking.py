@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emofuse.speaking import (FLOOR_DB, MOUTH_REGION, PATCH_SIZE, SpeakerFinder, mouth_motion, mouth_patch,
-                              speech_envelope, steady_box)
+from emofuse.speaking import (FLOOR_DB, MOUTH_REGION, PATCH_SIZE, MouthRecorder, SpeakerFinder, mouth_motion,
+                              mouth_patch, speech_envelope, steady_box)
 from emofuse.types import FaceBox
 
 from .conftest import REPO, SHARED_DATA
@@ -30,10 +30,11 @@ def syllables(seconds: float, seed: int = 0) -> np.ndarray:
 
 
 def tone(openness: np.ndarray) -> np.ndarray:
-    """A 220 Hz tone whose amplitude follows `openness` (100 values a second)."""
+    """A 220 Hz tone whose amplitude follows `openness` (100 values a second), over a little noise."""
     t = np.arange(int(len(openness) / 100 * RATE)) / RATE
-    return (0.5 * np.interp(t, np.arange(len(openness)) / 100, openness) * np.sin(2 * np.pi * 220 * t)).astype(
-        np.float32)
+    noise = 0.01 * np.random.default_rng(1).standard_normal(t.size)
+    amplitude = 0.5 * np.interp(t, np.arange(len(openness)) / 100, openness)
+    return (amplitude * np.sin(2 * np.pi * 220 * t) + noise).astype(np.float32)
 
 
 def face_frame(opening: float) -> np.ndarray:
@@ -110,6 +111,24 @@ def test_steady_box_keeps_the_old_box_within_tolerance_only():
     assert steady_box(old, moved, tolerance=0.1) is moved
     grown = FaceBox(100, 100, 100, 111)
     assert steady_box(old, grown, tolerance=0.1) is grown
+
+
+def test_mouth_recorder_ignores_box_jitter_and_measures_nothing_across_a_gap():
+    rng = np.random.default_rng(3)
+    frame = np.clip(face_frame(0.5) + rng.integers(0, 60, (120, 120, 3)), 0, 255).astype(np.uint8)  # texture
+    jitter = [FaceBox(BOX.x + dx, BOX.y + dy, BOX.width, BOX.height) for dx, dy in ((0, 0), (3, -2), (-4, 3), (2, 4))]
+    steady, loose = SpeakerFinder(min_samples=3), SpeakerFinder(min_samples=3)
+    for recorder in (MouthRecorder(steady), MouthRecorder(loose, tolerance=0.0)):
+        for i, box in enumerate(jitter):
+            recorder.see(i * 0.04, 1, box, frame)
+    assert steady._motions(1)[:, 2].tolist() == [0.0, 0.0, 0.0]
+    assert np.all(loose._motions(1)[:, 2] > 1.0)
+    recorder = MouthRecorder(steady)
+    recorder.see(1.0, 2, BOX, frame)
+    recorder.lost(2)
+    recorder.see(1.5, 2, BOX, face_frame(1.0))
+    recorder.see(1.54, 2, BOX, face_frame(0.0))
+    assert steady._motions(2)[:, :2].tolist() == [[1.54, pytest.approx(0.04)]]
 
 
 # -- the envelope --------------------------------------------------------------------------------
