@@ -17,8 +17,10 @@ demo: install
 	$(BIN)/emofuse analyze examples/demo.mp4 -o demo/demo.csv --plot demo/demo.png
 	@echo "wrote demo/demo.csv and demo/demo.png"
 
+# The suite's temp files (pytest's folders, feature caches) go to a folder removed afterwards.
 test: install
-	$(BIN)/python -m pytest -q
+	@tmp=$$(mktemp -d -t emofuse-test-XXXXXX) && \
+	TMPDIR=$$tmp $(BIN)/python -m pytest -q; status=$$?; rm -rf "$$tmp"; exit $$status
 
 benchmarks: install
 	$(BIN)/python benchmarks/speed.py

@@ -14,6 +14,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _voice_cache_in_pytest_temp(tmp_path_factory):
+    """Training and evaluation in tests cache voice features under pytest's temp folder, never in
+    $TMPDIR/emofuse-voice-cache (which outlives the run)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("EMOFUSE_VOICE_CACHE", str(tmp_path_factory.mktemp("voice-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def fake_components(monkeypatch):
     """Built-ins plus the fake components, installed as what the CLI and API see."""
