@@ -86,14 +86,8 @@ def _agglomerate(tracks: list[TrackSummary], vectors: list[np.ndarray], same_per
     members = {i: [i] for i in range(n)}
     if len(usable) < 2:
         return list(members.values())
-    # distance between tracks: the mean of all pairwise distances of their embeddings
-    sizes = np.cumsum([0] + [len(vectors[i]) for i in usable])
-    stacked = np.vstack([vectors[i] for i in usable])
-    squared = (stacked ** 2).sum(axis=1)
-    pairwise = np.sqrt(np.maximum(squared[:, None] + squared[None, :] - 2 * stacked @ stacked.T, 0.0))
     m = len(usable)
-    mean = np.add.reduceat(np.add.reduceat(pairwise, sizes[:-1], axis=0), sizes[:-1], axis=1)
-    mean /= np.outer(weights[usable], weights[usable])
+    mean = _mean_distances([vectors[i] for i in usable])
     first = np.array([tracks[i].first for i in usable])
     last = np.array([tracks[i].last for i in usable])
     conflict = (first[:, None] <= last[None, :]) & (first[None, :] <= last[:, None])
@@ -129,6 +123,25 @@ def _agglomerate(tracks: list[TrackSummary], vectors: list[np.ndarray], same_per
         closer = active & (candidates[:, a] < candidates[np.arange(m), nearest])
         nearest[closer] = a
     return list(members.values())
+
+
+def _mean_distances(vectors: list[np.ndarray], block: int = 256) -> np.ndarray:
+    """(K, K) mean Euclidean distance between the embeddings of every two tracks, `block` tracks
+    at a time (memory grows with K x embeddings, not with embeddings squared)."""
+    starts = np.cumsum([0] + [len(v) for v in vectors])[:-1]
+    counts = np.array([len(v) for v in vectors], dtype=np.float64)
+    stacked = np.vstack(vectors)
+    squared = (stacked ** 2).sum(axis=1)
+    mean = np.empty((len(vectors), len(vectors)))
+    for first in range(0, len(vectors), block):
+        rows = vectors[first:first + block]
+        part = np.vstack(rows)
+        own = (part ** 2).sum(axis=1)
+        pairwise = np.sqrt(np.maximum(own[:, None] + squared[None, :] - 2 * part @ stacked.T, 0.0))
+        row_starts = np.cumsum([0] + [len(v) for v in rows])[:-1]
+        sums = np.add.reduceat(np.add.reduceat(pairwise, starts, axis=1), row_starts, axis=0)
+        mean[first:first + len(rows)] = sums / np.outer(counts[first:first + len(rows)], counts)
+    return mean
 
 
 class OnlineGallery:

@@ -15,8 +15,10 @@ import numpy as np
 
 #: Two crops of one person are closer than this (dlib's own threshold: 99.38 % on LFW).
 SAME_PERSON = 0.6
-#: Faces narrower than this (pixels, the inner face box) are not embedded: a row of NaN.
-MIN_FACE = 20
+#: Faces narrower than this (pixels, the inner face box) are not embedded: a row of NaN. Smaller
+#: faces look alike to the network: the astronaut and Grace Hopper are 0.555 apart at 24 px (one
+#: person, under SAME_PERSON), 0.631 at 32 px (benchmarks: docs/persons.md, "Limits").
+MIN_FACE = 32
 #: Crops are face boxes grown by this fraction of the box on each side (see the protocol).
 GROWN = 0.25
 
