@@ -5,9 +5,14 @@ BIN := $(VENV)/bin
 
 .PHONY: install demo test benchmarks clean
 
+# The base install analyses (no TensorFlow); the suite also trains tiny models: `.[test]` adds it.
 $(BIN)/emofuse: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: $(BIN)/emofuse
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
@@ -18,7 +23,7 @@ demo: install
 	@echo "wrote demo/demo.csv and demo/demo.png"
 
 # The suite's temp files (pytest's folders, feature caches) go to a folder removed afterwards.
-test: install
+test: $(VENV)/.test-installed
 	@tmp=$$(mktemp -d -t emofuse-test-XXXXXX) && \
 	TMPDIR=$$tmp $(BIN)/python -m pytest -q; status=$$?; rm -rf "$$tmp"; exit $$status
 

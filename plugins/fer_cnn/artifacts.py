@@ -11,6 +11,7 @@ from pathlib import Path
 
 from emofuse.atomic import atomic_output
 from emofuse.errors import EmofuseError
+from emofuse.extras import require_tensorflow
 
 MODEL_FILE = "fer_cnn.keras"
 
@@ -68,6 +69,7 @@ def load_face_model(model: str | Path | None = None, precision: str = "float32")
     """
     path = resolve_model_path(model)
     precision = resolve_precision(precision)
+    require_tensorflow("the Keras backend of fer-cnn (backend=keras, or LiteRT missing)")
     import keras
 
     try:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from emofuse.errors import EmofuseError
+from emofuse.extras import require_tensorflow
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def _train_command(args: argparse.Namespace) -> str:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    require_tensorflow("emofuse train face")
     _setup()
     for name in ("epochs", "batch_size", "limit"):
         value = getattr(args, name)

@@ -12,6 +12,7 @@ import numpy as np
 
 from emofuse.calibration import softmax
 from emofuse.errors import EmofuseError, IncompatibleComponentsError
+from emofuse.extras import require_tensorflow
 from emofuse.labels import LABELS, RAVDESS_LABELS, RAVDESS_TO_CANONICAL
 from emofuse.plugins.litert import LiteRTModel, choose_backend, litert_path
 from emofuse.plugins.mfcc import specs_differ
@@ -48,6 +49,7 @@ def to_canonical(probabilities: np.ndarray) -> np.ndarray:
 
 
 def _load_keras_model(path: Path, threads: int | None):
+    require_tensorflow("the Keras backend of ravdess-cnn (backend=keras, or LiteRT missing)")
     if threads:
         from .train import set_threads
 

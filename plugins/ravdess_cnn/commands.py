@@ -6,6 +6,7 @@ import logging
 import sys
 
 from emofuse.errors import DatasetError, EmofuseError
+from emofuse.extras import require_tensorflow
 
 TRAIN_HELP = "train the ravdess-cnn voice model on RAVDESS speech (validation actors held out)"
 EVALUATE_HELP = "8-class and 7-class accuracy, macro-F1 and confusion matrix of the voice model on RAVDESS"
@@ -35,6 +36,7 @@ def run_train(args) -> int:
     from .data import format_actors, parse_actors
     from .train import train_voice_model
 
+    require_tensorflow("emofuse train voice")
     _log_to_stderr()
     if args.epochs < 1 or args.members < 1:
         raise DatasetError("--epochs and --members must be at least 1")
