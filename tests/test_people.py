@@ -205,3 +205,24 @@ def test_sightings_name_the_person_of_each_face():
     seen = sightings([_faces({1: (HAPPY, 10), 2: (SAD, 300)})], {1: "P1"})
     assert [(s.time, s.person, s.box.x, s.scores.label) for s in seen] == [
         (0.0, "P1", 10, "happy"), (0.0, None, 300, "sad"), (0.25, "P1", 10, "happy"), (0.25, None, 300, "sad")]
+
+
+class _StreamingVad(_Vad):
+    def __init__(self):
+        super().__init__(1.0)
+        self.starts = []
+
+    def speech(self, samples, rate, start=None):
+        self.starts.append(start)
+        return super().speech(samples, rate)
+
+
+def test_a_streaming_detector_is_told_where_each_segment_starts():
+    vad = _StreamingVad()
+    side = _voice_side(vad)
+    side.evidence(0, 1, [])
+    side.evidence(1, 2, [])
+    assert vad.starts == [0, 1]
+    plain = _Vad(1.0)
+    _voice_side(plain).evidence(1, 2, [])  # a detector without `start` is called without it
+    assert plain.calls == 1

