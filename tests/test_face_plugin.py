@@ -122,3 +122,47 @@ def test_precision_is_checked_and_auto_follows_the_cpu(monkeypatch):
     monkeypatch.setattr(artifacts, "cpu_has_bfloat16", lambda: True)
     assert artifacts.resolve_precision("auto") == "bfloat16"
     assert artifacts.resolve_precision("float32") == "float32"
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_shipped_model_reproduces_its_publictest_figures(tmp_path):
+    """The shipped LiteRT face model on all 3,589 PublicTest faces (its validation set: watched
+    during training, temperature and views chosen on it) gives the figures README, docs/models.md
+    and fer_cnn.json state, to the rounding they are stated with: a 1-point regression fails."""
+    import gzip
+    import re
+
+    from emofuse.plugins.fer_cnn.artifacts import default_model_path, read_metadata
+    from emofuse.plugins.fer_cnn.data import load_fer2013
+    from emofuse.plugins.fer_cnn.predict import predict_view_logits
+    from emofuse.plugins.litert import LiteRTModel, litert_available, litert_path
+
+    from .face_helpers import FER_CSV, REPO, write_csv
+
+    if not FER_CSV.is_file():
+        pytest.skip(f"real FER2013 data not found at {FER_CSV}")
+    if not litert_available():
+        pytest.skip("ai-edge-litert is not installed")
+    with gzip.open(FER_CSV, "rt") as f:
+        header, *rows = f.read().splitlines()
+    faces = load_fer2013(write_csv(tmp_path / "public.csv", [r for r in rows if r.endswith(",PublicTest")],
+                                   header=header)).split("PublicTest")
+    assert len(faces) == 3589
+    views = predict_view_logits(LiteRTModel(litert_path(default_model_path())), faces.images)
+
+    def accuracy(logits):
+        return float(np.mean(logits.argmax(axis=1) == faces.labels))
+
+    four, mirror, single = accuracy(views.mean(axis=0)), accuracy(views[[0, 2]].mean(axis=0)), accuracy(views[0])
+    meta = read_metadata(default_model_path())
+    assert four == pytest.approx(meta["litert"]["public_test_accuracy"], abs=5e-5)
+    readme = (REPO / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `fer-cnn`"))
+    stated_four, stated_mirror = re.search(r"(\d+\.\d) % \(4 test-time views.*?(\d+\.\d) % face \+ mirror", row).groups()
+    assert round(100 * four, 1) == float(stated_four)
+    assert round(100 * mirror, 1) == float(stated_mirror)
+    models = (REPO / "docs" / "models.md").read_text()
+    assert f"PublicTest, 4 views: **{100 * four:.2f} %**" in models
+    single_row = re.search(r"\| the face only \(`--no-flip --no-zoom`\) \| (\d+\.\d) %", models).group(1)
+    assert abs(100 * single - float(single_row)) < 0.15  # the table's figure is the Keras model's

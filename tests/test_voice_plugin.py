@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-import numpy as np
 import pytest
 
 from emofuse.components import AudioClassifier, AudioFeatureExtractor
@@ -35,7 +34,6 @@ def test_shipped_weights_are_small_and_describe_their_features():
     meta = json.loads((resources.files("emofuse.plugins.ravdess_cnn") / "ravdess_cnn.json").read_text())
     assert meta["feature_spec"] == json.loads(json.dumps(MfccExtractor().feature_spec))
     assert set(meta["val_actors"]).isdisjoint(meta["train_actors"])
-    assert meta["val_accuracy"] >= 0.6
     assert "CC BY-NC-SA 4.0" in meta["licence"]
 
 
@@ -54,22 +52,30 @@ def test_shipped_classifier_and_extractor_honour_the_contracts():
 
 @pytest.mark.slow
 @pytest.mark.data
-def test_shipped_model_on_a_held_out_actor():
+def test_shipped_model_reproduces_its_figures_on_actors_17_to_20():
+    """The shipped voice model on all 240 files of actors 17-20 (its validation actors: watched
+    during training, temperature fitted on them) gives the figures README, docs/models.md and
+    ravdess_cnn.json state, to the rounding they are stated with: a 1-point regression fails."""
+    import re
+
     if not RAVDESS_DIR.is_dir():
         pytest.skip(f"needs the RAVDESS development copy at {RAVDESS_DIR}")
     from emofuse.plugins.ravdess_cnn import RavdessCnnClassifier
-    from emofuse.plugins.ravdess_cnn.data import find_ravdess, load_audio
+    from emofuse.plugins.ravdess_cnn.evaluate import evaluate_voice_model
+
+    from .conftest import REPO
 
     classifier = RavdessCnnClassifier()
     assert isinstance(classifier, AudioClassifier)
-    extractor = MfccExtractor()
-    classifier.check_features(extractor.feature_spec)
-    assert 19 in classifier.meta["val_actors"]
-    files = find_ravdess(RAVDESS_DIR, actors=[19]).files[::3]      # 20 files of a held-out actor
-    hits = []
-    for f in files:
-        samples, rate = load_audio(f.path)
-        scores = classifier.classify(extractor.extract(samples, rate))
-        assert scores is not None
-        hits.append(max(scores.raw, key=scores.raw.get) == f.emotion)
-    assert np.mean(hits) >= 0.35, f"{np.mean(hits):.2f} of actor 19's files right"
+    classifier.check_features(MfccExtractor().feature_spec)
+    meta = classifier.meta
+    assert meta["val_actors"] == [17, 18, 19, 20]
+    metrics = evaluate_voice_model(RAVDESS_DIR, actors=meta["val_actors"])
+    assert metrics["n"] == meta["n_val"] == 240
+    assert metrics["accuracy"] == pytest.approx(meta["val_accuracy"], abs=0.5 / 240)  # the same files right
+    eight, seven = round(100 * metrics["accuracy"], 1), round(100 * metrics["accuracy_7"], 1)
+    row = next(line for line in (REPO / "README.md").read_text().splitlines()
+               if line.startswith("| `ravdess-cnn` (voice"))
+    assert re.search(r"(\d+\.\d) % \(7-class (\d+\.\d) %\)", row).groups() == (f"{eight}", f"{seven}")
+    models = (REPO / "docs" / "models.md").read_text()
+    assert f"8-class accuracy **{eight} %**" in models and f"**7-class accuracy {seven} %**" in models
