@@ -129,6 +129,10 @@ class LiteRTModel:
         self._output = self._interpreter.get_output_details()[0]
         self.output_shape = tuple(None if d < 0 else int(d) for d in self._output["shape_signature"])
         self._shape: tuple[int, ...] | None = None
+        from emofuse.quiet import quiet_native_stderr
+
+        with quiet_native_stderr():  # the first allocation prints "INFO: Created ... XNNPACK delegate"
+            self._interpreter.allocate_tensors()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
