@@ -49,13 +49,15 @@ def analyze(capsys, tmp_path, clip, *args) -> list[dict]:
 
 
 def test_the_clip_has_face_and_voice_in_every_segment(fake_components, both_clip, tmp_path, capsys):
-    rows = analyze(capsys, tmp_path, both_clip)
+    rows = analyze(capsys, tmp_path, both_clip, "--fusion", "weighted")
     assert len(rows) == 2
     assert all(float(r["face_happy"]) > 0.5 and float(r["voice_angry"]) > 0.5 for r in rows)
-    assert [r["label"] for r in rows] == ["angry", "angry"]  # default weights: the voice where both speak
+    assert [r["label"] for r in rows] == ["angry", "angry"]  # weighted's defaults: the voice where both speak
 
 
 @pytest.mark.parametrize("fusion, settings, label", [
+    ("evidence", ["fusion.face_weight=1", "fusion.voice_weight=0"], "happy"),
+    ("evidence", ["fusion.face_weight=0", "fusion.voice_weight=1"], "angry"),
     ("weighted", ["fusion.face_weight=1", "fusion.voice_weight=0"], "happy"),
     ("weighted", ["fusion.face_weight=2"], "happy"),
     ("product", ["fusion.face_weight=0.7", "fusion.voice_weight=0.3"], "happy"),
@@ -114,10 +116,19 @@ def readme_columns() -> list[str]:
     return names
 
 
-def test_readme_documents_the_columns_in_csv_order():
-    documented = readme_columns()
-    assert documented[:5] == ["start", "end", "label", "confidence", "faces"] and documented[-1] == "errors"
-    positions = [SEGMENT_COLUMNS.index(name) for name in documented]  # every documented column exists
-    assert positions == sorted(positions), f"README lists the columns in another order: {documented}"
+def readme_person_columns() -> list[str]:
+    """The columns of README's "`--by person`: one row per segment and person" paragraph."""
+    text = (REPO / "README.md").read_text()
+    paragraph = " ".join(text.split("`--by person`: one row per segment and person", 1)[1].split()).split(". ", 1)[0]
+    names: list[str] = []
+    for quoted in re.findall(r"`([^`]+)`", paragraph):
+        for name in (part.strip() for part in quoted.split(",")):
+            names += [name.replace("<label>", label) for label in README_LABELS] if "<label>" in name else [name]
+    return names
+
+
+def test_readme_documents_the_csv_columns_in_order():
+    assert readme_columns() == SEGMENT_COLUMNS
+    assert readme_person_columns() == PERSON_COLUMNS
     labels = re.search(r"Labels, in this order: `([^`]+)`", (REPO / "README.md").read_text()).group(1)
     assert labels.split(", ") == README_LABELS
