@@ -1,0 +1,25 @@
+"""The examples of docs/plugins.md run and pass their own contract checks (issue 14, item 13)."""
+from __future__ import annotations
+
+import re
+
+from emofuse.option_check import options_of
+from emofuse.testing import check_face_detector
+
+from .conftest import REPO
+
+DOC = (REPO / "docs" / "plugins.md").read_text()
+
+
+def _example(hook: str) -> dict:
+    block = re.search(rf"### `{hook}\(register\)`.*?```python\n(.*?)```", DOC, re.S).group(1)
+    namespace: dict = {}
+    exec(block, namespace)  # noqa: S102 - our own documentation
+    return namespace
+
+
+def test_face_detector_example_passes_check_face_detector():
+    detector_class = _example("register_face_detectors")["CascadeDetector"]
+    check_face_detector(detector_class())
+    [option] = options_of(detector_class)
+    assert (option.name, option.type, option.default) == ("min_neighbors", "int", 5) and option.help
