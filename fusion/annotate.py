@@ -12,7 +12,7 @@ import contextlib
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -49,15 +49,29 @@ def _text_on(colour: tuple[int, int, int]) -> tuple[int, int, int]:
     return _INK if 0.299 * r + 0.587 * g + 0.114 * b > 140 else _PAPER
 
 
-def check_target(target: str | Path, source: str | Path | None = None) -> Path:
-    """Refuse (EmofuseError, one line) a target that is not .mp4/.mov/.mkv, or is the source itself."""
+def check_target(target: str | Path, sources: Iterable[str | Path] = ()) -> Path:
+    """Refuse (EmofuseError, one line) a target that is not .mp4/.mov/.mkv, or is one of `sources`."""
     target = Path(target)
     if target.suffix.lower() not in VIDEO_SUFFIXES:
         raise EmofuseError(f"{target}: the annotated video is H.264; name it {target.stem}.mp4 "
                            f"(or {', '.join(VIDEO_SUFFIXES[1:])})")
-    if source is not None and target.exists() and target.resolve() == Path(source).resolve():
-        raise EmofuseError(f"{target}: is the input itself; give the annotated video another name")
+    for source in sources:
+        if target.resolve() == Path(source).resolve():
+            raise EmofuseError(f"{target}: is an input; give the annotated video another name")
     return target
+
+
+def check_source(source: str | Path) -> None:
+    """Refuse (EmofuseError, one line) a source without a picture; files that cannot be read are
+    left to the analysis to report."""
+    from .media import probe
+
+    try:
+        info = probe(source)
+    except MediaError:
+        return
+    if not info.has_video:
+        raise EmofuseError(f"{source}: audio only, no picture to annotate; drop --annotate (--html works)")
 
 
 def sighting_hold(sightings: Sequence[Sighting]) -> float:
@@ -219,9 +233,8 @@ def _ffmpeg_command(exe: str, size: tuple[int, int], fps: float, source: Path, t
                     preset: str, crf: int) -> list[str]:
     width, height = size
     rate = Fraction(fps).limit_denominator(1001)
-    cmd = [exe, "-hide_banner", "-loglevel", "error", "-y",
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{rate.numerator}/{rate.denominator}",
-           "-i", "pipe:0"]
+    cmd = [exe, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+           "-s", f"{width}x{height}", "-r", f"{rate.numerator}/{rate.denominator}", "-i", "pipe:0"]
     if audio:
         cmd += ["-i", str(source), "-map", "0:v:0", "-map", "1:a?"]
     if width % 2 or height % 2:  # yuv420p needs even sides
@@ -244,10 +257,11 @@ def annotate_video(timeline: Timeline, source: str | Path, target: str | Path, *
     until the next analysed frame (at most `hold` seconds; default from the sampling rate).
     `progress(segment, total)` is called as the encoding passes each segment. Atomic: the file
     appears whole or not at all. Raises EmofuseError for an audio-only source or a bad target."""
-    from .media import iter_frames, probe
     import imageio_ffmpeg
 
-    source, target = Path(source), check_target(target, source)
+    from .media import iter_frames, probe
+
+    source, target = Path(source), check_target(target, [source])
     info = probe(source)
     if not info.has_video:
         raise EmofuseError(f"{source}: audio only, no picture to annotate; drop --annotate (--html works)")

@@ -21,6 +21,8 @@ examples:
   emofuse analyze film.mkv --smooth median:5      steadier labels (median over 5 segments)
   emofuse analyze clip.mp4 --fusion product --set fusion.face_weight=0.7
   emofuse analyze interview.wav                   voice only
+  emofuse analyze film.mp4 --annotate film.annotated.mp4 --html film.html
+                                                  the film with boxes and labels, and a report to watch it in
   emofuse analyze film.mp4 --by person -o film.csv --persons film-persons.png
                                                   a row per person and segment, and who is who
 
@@ -53,6 +55,15 @@ def add_parser(sub) -> None:
     p.add_argument("--plot", metavar="PNG", help="also draw the timeline, a lane per person (a folder with several inputs)")
     p.add_argument("--persons", dest="persons_sheet", metavar="PNG",
                    help="also draw a contact sheet: each person's face and id (a folder with several inputs)")
+    p.add_argument("--annotate", metavar="VIDEO",
+                   help="also write the film with each face's box, person, label and confidence, the speaker and "
+                        "the fused scores drawn on it (.mp4, .mov or .mkv; the soundtrack copied; a folder with "
+                        "several inputs)")
+    p.add_argument("--html", metavar="REPORT",
+                   help="also write an interactive report: the film beside its timeline, persons, summary, "
+                        "settings; one offline .html file that plays the video from beside it (a folder with "
+                        "several inputs)")
+    p.add_argument("--embed", action="store_true", help="put the video inside the --html report (small files)")
     g = p.add_argument_group("sampling")
     g.add_argument("--segment", type=positive_float, default=1.0, metavar="SECONDS", help="segment length (default 1)")
     g.add_argument("--fps", type=fps_value, default=4.0, metavar="N|all",
@@ -93,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         raise EmofuseError("--by person needs persons: drop --no-persons")
     pipeline = Pipeline(options)
     plan = OutputPlan.make(args.inputs, args.output, args.format, args.plot, pipeline.components["exporter"],
-                           by=args.by, sheet=args.persons_sheet)
+                           by=args.by, sheet=args.persons_sheet, annotate=args.annotate, html=args.html,
+                           embed=args.embed)
     if args.strict:  # emofuse.damage warns about streams that stop early: make that an error
         import warnings
 
@@ -106,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             with reporter.track(Path(source).name) as on_segment:
                 timeline = pipeline.analyze(source, on_segment=on_segment)
-            written = write_outputs(timeline, plan, source)
+            written = write_outputs(timeline, plan, source, reporter=reporter)
         except EmofuseError as exc:
             failed += 1
             print(f"emofuse: error: {exc}", file=sys.stderr)

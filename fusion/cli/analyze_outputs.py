@@ -22,10 +22,14 @@ class OutputPlan:
     targets: dict[str, Path]
     plots: dict[str, Path]
     sheets: dict[str, Path] = dataclasses.field(default_factory=dict)
+    annotated: dict[str, Path] = dataclasses.field(default_factory=dict)
+    reports: dict[str, Path] = dataclasses.field(default_factory=dict)
+    embed: bool = False
 
     @classmethod
     def make(cls, inputs: list[str], output: str | None, fmt: str | None, plot: str | None,
-             exporters: Registry, by: str = "segment", sheet: str | None = None) -> OutputPlan:
+             exporters: Registry, by: str = "segment", sheet: str | None = None, annotate: str | None = None,
+             html: str | None = None, embed: bool = False) -> OutputPlan:
         """Where each input's files go. Every target is checked before any analysis: a name that
         contradicts the format, a file name for several inputs, a folder that cannot be written."""
         several = len(inputs) > 1
@@ -34,7 +38,8 @@ class OutputPlan:
         if fmt is None:
             fmt = by_suffix.get(Path(named).suffix.lower(), "csv") if named else "csv"
         exporter = cls._exporter(exporters, fmt, by)
-        for flag, where in (("-o", output), ("--plot", plot), ("--persons", sheet)):
+        for flag, where in (("-o", output), ("--plot", plot), ("--persons", sheet), ("--annotate", annotate),
+                            ("--html", html)):
             if several and where and not _is_folder(where) and (Path(where).suffix or Path(where).exists()):
                 raise EmofuseError(f"{where}: with several inputs {flag} must be a folder (one file per input); "
                                    f"end it with / to make a folder of that name")
@@ -46,15 +51,27 @@ class OutputPlan:
         for flag, where in (("--plot", plot), ("--persons", sheet)):
             if where and not several and not _is_folder(where) and Path(where).suffix.lower() not in ("", ".png"):
                 raise EmofuseError(f"{where}: {flag} draws a PNG image; give a name ending in .png")
+        if embed and not html:
+            raise EmofuseError("--embed puts the video inside the --html report: add --html REPORT")
+        if html and not several and not _is_folder(html) and Path(html).suffix.lower() not in (".html", ".htm"):
+            raise EmofuseError(f"{html}: --html writes a web page; give a name ending in .html")
+        annotated = cls._place(inputs, annotate, ".annotated.mp4", several) if annotate else {}
+        if annotated:
+            from emofuse.annotate import check_source, check_target
+
+            for source, where in annotated.items():
+                check_target(where, inputs)
+                check_source(source)
+        reports = cls._place(inputs, html, ".html", several) if html else {}
         targets = cls._place(inputs, output, exporter.suffix, several)
         plots = cls._place(inputs, plot, ".png", several) if plot else {}
         sheets = cls._place(inputs, sheet, ".persons.png" if several else ".png", several) if sheet else {}
         checked: set[Path] = set()
-        for path in (*targets.values(), *plots.values(), *sheets.values()):
+        for path in (*targets.values(), *plots.values(), *sheets.values(), *annotated.values(), *reports.values()):
             if path not in checked:
                 checked.add(path)
                 check_writable(path)
-        return cls(fmt, exporter, targets, plots, sheets)
+        return cls(fmt, exporter, targets, plots, sheets, annotated, reports, embed)
 
     @staticmethod
     def _exporter(exporters: Registry, fmt: str, by: str):
@@ -81,8 +98,9 @@ class OutputPlan:
         return placed
 
 
-def write_outputs(timeline, plan: OutputPlan, source: str) -> list[Path]:
-    """Write the timeline (and its plot) for `source`; each file appears whole or not at all."""
+def write_outputs(timeline, plan: OutputPlan, source: str, reporter=None) -> list[Path]:
+    """Write the timeline (and its plot, sheet, annotated video, report) for `source`; each file
+    appears whole or not at all. `reporter` (a ProgressReporter) shows the annotation's progress."""
     target = plan.targets[source]
     with atomic_output(target) as tmp:
         plan.exporter.write(timeline, tmp)
@@ -95,4 +113,18 @@ def write_outputs(timeline, plan: OutputPlan, source: str) -> list[Path]:
         from emofuse.contact_sheet import draw_persons
 
         written.append(draw_persons(timeline, plan.sheets[source]))
+    if source in plan.annotated:
+        import contextlib
+
+        from emofuse.annotate import annotate_video
+
+        tracking = reporter.track(f"{Path(source).name} (drawing)") if reporter else contextlib.nullcontext()
+        with tracking as progress:
+            written.append(annotate_video(timeline, source, plan.annotated[source], progress=progress))
+    if source in plan.reports:
+        from emofuse.report import write_report
+
+        # the report plays the annotated film when there is one
+        film = {"video": plan.annotated[source]} if source in plan.annotated else {}
+        written.append(write_report(timeline, plan.reports[source], embed=plan.embed, **film))
     return written
