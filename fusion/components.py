@@ -61,7 +61,8 @@ class FaceEmbedder(Protocol):
     """Describes who a face is: one identity vector per face crop (RGB uint8, any size).
 
     `embed(crops)` returns a float array of shape (len(crops), dimension); two crops of the same
-    person are closer (Euclidean distance) than `same_person`, crops of two people farther.
+    person are closer (Euclidean distance) than `same_person`, crops of two people farther. A row
+    of NaN means "cannot embed this one" (e.g. a face too small): it is left out of the clustering.
     """
 
     dimension: int
