@@ -17,7 +17,7 @@ defaults (faces, persons, speakers, voice activity and the voice), fer faces onl
   * `FER.detect_emotions` on the same frames as emofuse, decoded in order (grab, then retrieve
     only the sampled frames): the fastest way to drive fer's detector over a file.
 Reported: the whole command (a fresh process: imports, model loading, analysis) and the
-analysis alone (models loaded, after a warm-up run on the same clip), as seconds, x realtime,
+analysis alone (models loaded, after a warm-up run on the same clip), as wall and CPU seconds, x realtime,
 frames of the clip per second, and the ratio fer / emofuse (> 1: emofuse faster). The ratio
 against the faster of fer's two ways is the one to quote. Ratios measured in the same run are
 what to compare: these machines are noisy.
@@ -37,8 +37,13 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_FER_PYTHON = HERE.parent / ".bench-fer" / "bin" / "python"
 
 FER_CHILD = r"""
-import json, logging, os, sys, time
+import json, logging, os, resource, sys, time
 t0 = time.perf_counter()
+
+def cpu():  # this process (all threads) and its waited-for children, user + system
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
 import cv2
 from fer.fer import FER
 from fer.classes import Video
@@ -79,10 +84,11 @@ def sequential():
 run = video_analyze if mode == "video" else sequential
 times, counts = [], None
 for _ in range(1 + repeat):
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     counts = run()
-    times.append(time.perf_counter() - start)
-print(json.dumps({"load": loaded - t0, "first": times[0], "warm": min(times[1:]) if repeat else None,
+    times.append((time.perf_counter() - start, cpu() - start_cpu))
+best = min(times[1:]) if repeat else (None, None)
+print(json.dumps({"load": loaded - t0, "first": times[0][0], "warm": best[0], "warm_cpu": best[1],
                   "counts": counts}))
 """
 
@@ -100,7 +106,8 @@ def fer_python(path: str | Path | None = None) -> Path:
 
 
 def run_fer(python: Path, clip: Path, mode: str, sample_fps: float, repeat: int) -> dict:
-    """One fer child process: {"whole": wall seconds of the process, "load", "first", "warm", "counts"}.
+    """One fer child process: {"whole", "whole_cpu": wall and CPU seconds of the process, "load",
+    "first", "warm", "warm_cpu", "counts"}.
 
     `mode` is "video" (fer's Video.analyze) or "frames" (detect_emotions on emofuse's frames).
     `whole` covers start-up, imports, model loading and every run; with repeat=0 it is the
@@ -108,21 +115,21 @@ def run_fer(python: Path, clip: Path, mode: str, sample_fps: float, repeat: int)
     """
     with tempfile.TemporaryDirectory(prefix="fer-bench-") as cwd:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", QT_QPA_PLATFORM="offscreen")
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), children_cpu()
         out = subprocess.run([str(python), "-c", FER_CHILD, str(clip), mode, str(sample_fps), str(repeat)],
                              capture_output=True, text=True, cwd=cwd, env=env)
-        whole = time.perf_counter() - start
+        whole, whole_cpu = time.perf_counter() - start, children_cpu() - start_cpu
     if out.returncode != 0:
         raise RuntimeError(f"fer ({mode}) failed:\n{out.stderr[-3000:]}")
-    return {"whole": whole, **json.loads(out.stdout.strip().splitlines()[-1])}
+    return {"whole": whole, "whole_cpu": whole_cpu, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
-def run_emofuse_command(clip: Path, out_dir: Path) -> float:
-    """Wall seconds of `emofuse analyze CLIP -o out.csv -q` at defaults (a fresh process)."""
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "emofuse", "analyze", str(clip), "-o", str(out_dir / "emofuse.csv"), "-q"],
-                   check=True, capture_output=True)
-    return time.perf_counter() - start
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's waited-for children so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def clip_seconds_and_frames(clip: Path) -> tuple[float, int]:
@@ -136,19 +143,20 @@ def clip_seconds_and_frames(clip: Path) -> tuple[float, int]:
 
 def compare(clip: Path, python: Path, sample_fps: float = 4.0, repeat: int = 1, label: str = "") -> dict:
     """Time emofuse (defaults) and fer (both ways) on `clip`; print the figures and return them."""
-    from speed import child  # benchmarks/speed.py: the emofuse analysis in a child process
+    from speed import child, timed_cpu  # benchmarks/speed.py: emofuse in child processes
 
     seconds, frames = clip_seconds_and_frames(clip)
     work = Path(tempfile.mkdtemp(prefix="fer-compare-"))
     head = f"[{label}] " if label else ""
 
-    def line(what: str, secs: float, ref: float | None = None) -> str:
-        ratio = f"   fer / emofuse {secs / ref:.2f}x" if ref else ""
+    def line(what: str, secs: float, cpu: float, ref: tuple[float, float] | None = None) -> str:
+        ratio = f"   fer / emofuse {secs / ref[0]:.2f}x (CPU {cpu / ref[1]:.2f}x)" if ref else ""
         return (f"{head}{what:<58} {secs:6.2f} s  {seconds / secs:6.1f}x realtime  "
-                f"{frames / secs:6.0f} frames/s{ratio}")
+                f"{frames / secs:6.0f} frames/s  CPU {cpu:6.2f} s{ratio}")
 
     # whole commands first (fresh processes), then the warm analyses, alternating emofuse and fer
-    emo_whole = run_emofuse_command(clip, work)
+    emo_whole, emo_whole_cpu = timed_cpu([sys.executable, "-m", "emofuse", "analyze", str(clip),
+                                          "-o", str(work / "emofuse.csv"), "-q"])
     fer_video_whole = run_fer(python, clip, "video", sample_fps, 0)
     fer_frames_whole = run_fer(python, clip, "frames", sample_fps, 0)
     emo = child(clip, fps=sample_fps, repeat=repeat)
@@ -163,21 +171,24 @@ def compare(clip: Path, python: Path, sample_fps: float = 4.0, repeat: int = 1, 
           f"{emo['segments']} segments; fer: frames with a face, detect_emotions {frame_faces} of {analysed} "
           f"analysed, Video.analyze {video_faces}")
     print(f"{head}emofuse persons: {emo['persons']}, segments with a speaker: {emo['speaker_segments']}")
-    print(line("whole command: emofuse analyze (defaults: persons + voice)", emo_whole))
-    print(line("whole command: fer Video.analyze (faces only)", fer_video_whole["whole"], emo_whole))
-    print(line("whole command: fer detect_emotions on the same frames", fer_frames_whole["whole"], emo_whole))
-    print(line("analysis alone: emofuse (defaults: persons + voice)", emo["warm"]))
-    print(line("analysis alone: fer Video.analyze", fer_video["warm"], emo["warm"]))
-    print(line("analysis alone: fer detect_emotions on the same frames", fer_frames["warm"], emo["warm"]))
+    ref_whole, ref = (emo_whole, emo_whole_cpu), (emo["warm"], emo["warm_cpu"])
+    print(line("whole command: emofuse analyze (defaults: persons + voice)", *ref_whole))
+    for what, run in (("fer Video.analyze (faces only)", fer_video_whole),
+                      ("fer detect_emotions on the same frames", fer_frames_whole)):
+        print(line(f"whole command: {what}", run["whole"], run["whole_cpu"], ref_whole))
+    print(line("analysis alone: emofuse (defaults: persons + voice)", *ref))
+    for what, run in (("fer Video.analyze", fer_video), ("fer detect_emotions on the same frames", fer_frames)):
+        print(line(f"analysis alone: {what}", run["warm"], run["warm_cpu"], ref))
     best_whole = min(fer_video_whole["whole"], fer_frames_whole["whole"])
     best = min(fer_video["warm"], fer_frames["warm"])
     result = {"clip": str(clip), "seconds": seconds, "frames": frames, "emofuse_whole": emo_whole,
               "emofuse_analysis": emo["warm"], "fer_video_whole": fer_video_whole["whole"],
               "fer_frames_whole": fer_frames_whole["whole"], "fer_video_analysis": fer_video["warm"],
               "fer_frames_analysis": fer_frames["warm"], "ratio_whole": best_whole / emo_whole,
-              "ratio_analysis": best / emo["warm"]}
-    print(f"{head}emofuse vs the faster fer: {result['ratio_analysis']:.2f}x faster (analysis alone), "
-          f"{result['ratio_whole']:.2f}x (whole command)")
+              "ratio_analysis": best / emo["warm"],
+              "ratio_analysis_cpu": min(fer_video["warm_cpu"], fer_frames["warm_cpu"]) / emo["warm_cpu"]}
+    print(f"{head}emofuse vs the faster fer: {result['ratio_analysis']:.2f}x faster (analysis alone; "
+          f"{result['ratio_analysis_cpu']:.2f}x less CPU), {result['ratio_whole']:.2f}x (whole command)")
     return result
 
 

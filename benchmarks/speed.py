@@ -39,6 +39,11 @@ HERE = Path(__file__).resolve().parent
 CHILD = """
 import json, resource, sys, time
 import emofuse
+
+def cpu():  # this process (all threads) and its waited-for children (ffmpeg), user + system
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
 from emofuse.runner import AnalysisOptions, Pipeline
 opts = json.loads(sys.argv[2])
 fps = opts.pop("fps", 4.0)
@@ -51,15 +56,16 @@ pipeline.analyze(sys.argv[1])  # warm-up: loads the models, compiles the graphs
 t1 = time.perf_counter()
 warm = []
 for _ in range(max(1, repeat)):
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), cpu()
     timeline = pipeline.analyze(sys.argv[1])
-    warm.append(time.perf_counter() - start)
+    warm.append((time.perf_counter() - start, cpu() - start_cpu))
 try:  # this process's own peak: ru_maxrss also counts the parent's peak, inherited at fork
     peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 except (OSError, StopIteration):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 segments = timeline.segments
-print(json.dumps({"first": t1 - t0, "warm": min(warm), "segments": len(timeline),
+best = min(warm)
+print(json.dumps({"first": t1 - t0, "warm": best[0], "warm_cpu": best[1], "segments": len(timeline),
                   "faces": sum(s.faces for s in segments),
                   "segments_with_faces": sum(1 for s in segments if s.faces),
                   "face_crops": sum(p.faces for s in segments for p in getattr(s, "people", ())),
@@ -79,10 +85,23 @@ def child(path: Path, **opts) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def timed(cmd: list[str]) -> float:
-    t = time.perf_counter()
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's waited-for children so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_cpu(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and its children) of one command."""
+    t, c = time.perf_counter(), children_cpu()
     subprocess.run(cmd, check=True, capture_output=True)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, children_cpu() - c
+
+
+def timed(cmd: list[str]) -> float:
+    return timed_cpu(cmd)[0]
 
 
 def load() -> str:
@@ -91,18 +110,21 @@ def load() -> str:
 
 def per_person(name: str, clip: Path, seconds: float, work: Path) -> dict:
     """Whole command and analysis alone at defaults, and the analysis with --no-persons, on one clip."""
-    whole = timed([sys.executable, "-m", "emofuse", "analyze", str(clip), "-o", str(work / f"{name}.csv"), "-q"])
+    whole, whole_cpu = timed_cpu([sys.executable, "-m", "emofuse", "analyze", str(clip),
+                                  "-o", str(work / f"{name}.csv"), "-q"])
     default = child(clip)
     scene = child(clip, persons=False)
-    print(f"[{name}] whole command at defaults (per-person): {whole:.1f} s = {seconds / whole:.1f}x realtime")
+    print(f"[{name}] whole command at defaults (per-person): {whole:.1f} s = {seconds / whole:.1f}x realtime "
+          f"(CPU {whole_cpu:.1f} s)")
     print(f"[{name}] analysis alone at defaults (per-person): {default['warm']:.2f} s = "
-          f"{seconds / default['warm']:.1f}x realtime ({default['persons']} persons, "
+          f"{seconds / default['warm']:.1f}x realtime, CPU {default['warm_cpu']:.2f} s ({default['persons']} persons, "
           f"{default['segments_with_faces']}/{default['segments']} segments with a face, "
           f"{default['speaker_segments']} with a speaker, peak memory {default['maxrss_mb']:.0f} MB)")
     print(f"[{name}] analysis alone with --no-persons (the scene only): {scene['warm']:.2f} s = "
-          f"{seconds / scene['warm']:.1f}x realtime; persons cost {default['warm'] - scene['warm']:+.2f} s "
-          f"({default['warm'] / scene['warm']:.2f}x the time)")
-    return {"whole": whole, "default": default, "scene": scene}
+          f"{seconds / scene['warm']:.1f}x realtime, CPU {scene['warm_cpu']:.2f} s; persons cost "
+          f"{default['warm'] - scene['warm']:+.2f} s ({default['warm'] / scene['warm']:.2f}x the time, "
+          f"{default['warm_cpu'] / scene['warm_cpu']:.2f}x the CPU)")
+    return {"whole": whole, "whole_cpu": whole_cpu, "default": default, "scene": scene}
 
 
 def legacy(clip: Path, long_clip: Path, seconds: float, long_seconds: float, whole: float, default: dict,

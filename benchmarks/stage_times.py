@@ -1,6 +1,7 @@
 """Where the time of an analysis goes, stage by stage (figures only; nothing is changed).
 
-    python benchmarks/stage_times.py [--clip PATH | --persons N] [--seconds 60] [--no-persons] [--cprofile N]
+    python benchmarks/stage_times.py [--clip PATH | --persons N [--cut-every S]] [--seconds 60] [--no-persons]
+                                     [--sequential] [--cprofile N]
 
 Builds (or takes) a clip, warms a Pipeline up on it at the defaults, then analyses it once more
 with a timer wrapped around each stage's entry point: decoding, shot detection, full-frame
@@ -12,7 +13,10 @@ people, summary). For each: calls, wall seconds and the CPU seconds of the calli
 thread (the frame side runs on its own thread, `emofuse-faces`, overlapping the main one; wall
 times of the two threads add up to more than the analysis). Some stages contain others (the
 track book calls the embedder; the end phase calls clustering and the speaker finder): the
-table says which. `--cprofile N` also prints the N costliest functions of the main thread.
+table says which. `--sequential` runs the frame side inline (no look-ahead thread): stages then
+never overlap, so the CPU of the whole process during a call (its library thread pools included:
+OpenCV, LiteRT, ggml) is that stage's own CPU ("process cpu s"; meaningful only then).
+`--cprofile N` also prints the N costliest functions of the main thread.
 """
 from __future__ import annotations
 
@@ -53,11 +57,11 @@ STAGES = [
 
 
 class Meter:
-    """Per (stage, thread): calls, wall seconds, thread CPU seconds."""
+    """Per (stage, thread): calls, wall seconds, thread CPU seconds, process CPU seconds."""
 
     def __init__(self) -> None:
         self.on = False
-        self.table: dict[tuple[str, str], list[float]] = collections.defaultdict(lambda: [0, 0.0, 0.0])
+        self.table: dict[tuple[str, str], list[float]] = collections.defaultdict(lambda: [0, 0.0, 0.0, 0.0])
         self._lock = threading.Lock()
 
     def wrap(self, label: str, fn):
@@ -67,17 +71,37 @@ class Meter:
         def timed(*args, **kwargs):
             if not meter.on:
                 return fn(*args, **kwargs)
-            wall, cpu = time.perf_counter(), time.thread_time()
+            wall, cpu, proc = time.perf_counter(), time.thread_time(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
                 wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+                proc = time.process_time() - proc
                 with meter._lock:
                     row = meter.table[(label, threading.current_thread().name)]
                     row[0] += 1
                     row[1] += wall
                     row[2] += cpu
+                    row[3] += proc
         return timed
+
+
+class Inline:
+    """Stands in for emofuse.threads.RunAhead: the source iterated on the calling thread."""
+
+    def __init__(self, source, depth: int = 2, name: str = "") -> None:
+        self.source = source
+
+    def __enter__(self):
+        return self.source
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:  # like RunAhead's thread, run the source to its end (the tracks' last embeddings)
+            for _ in self.source:
+                pass
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
 
 
 def install(meter: Meter) -> list[str]:
@@ -103,7 +127,9 @@ def main() -> None:
     parser.add_argument("--clip", type=Path)
     parser.add_argument("--persons", type=int, default=1, help="people in the built clip (1-3)")
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--cut-every", type=float, default=20.0, help="seconds between cuts in the built multi-person clip")
     parser.add_argument("--no-persons", action="store_true", help="analyse with persons=False")
+    parser.add_argument("--sequential", action="store_true", help="no look-ahead thread: one stage at a time")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="also cProfile the main thread")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
@@ -113,10 +139,15 @@ def main() -> None:
 
         work = Path(tempfile.mkdtemp(prefix="emofuse-stages-"))
         clip = (clips.one_person_clip(work / "one.mp4", args.seconds) if args.persons == 1 else
-                clips.multi_person_clip(work / "multi.mp4", args.seconds, args.persons))
+                clips.multi_person_clip(work / "multi.mp4", args.seconds, args.persons, cut_every=args.cut_every))
     meter = Meter()
     missing = install(meter)  # before the pipeline imports the runner's names
     from emofuse.runner import AnalysisOptions, Pipeline
+
+    if args.sequential:
+        import emofuse.runner
+
+        emofuse.runner.RunAhead = Inline
 
     pipeline = Pipeline(AnalysisOptions(persons=not args.no_persons))
     pipeline.analyze(clip)  # warm-up
@@ -137,10 +168,12 @@ def main() -> None:
     print(f"{clip.name}: {duration:.1f} s; analysis {wall:.2f} s = {duration / wall:.1f}x realtime, "
           f"process CPU {cpu:.2f} s ({cpu / wall:.2f} cores); persons {len(timeline.persons)}; "
           f"components {dict(timeline.components)}")
-    print(f"{'stage':<46} {'thread':<14} {'calls':>6} {'wall s':>7} {'cpu s':>7} {'ms/call':>8}")
+    print(f"{'stage':<46} {'thread':<14} {'calls':>6} {'wall s':>7} {'cpu s':>7} {'process cpu s':>13} "
+          f"{'ms/call':>8}")
     order = {label: i for i, (label, _, _) in enumerate(STAGES)}
-    for (label, thread), (calls, w, c) in sorted(meter.table.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
-        print(f"{label:<46} {thread[:14]:<14} {calls:>6} {w:>7.3f} {c:>7.3f} {1000 * w / calls:>8.2f}")
+    for (label, thread), (calls, w, c, pc) in sorted(meter.table.items(),
+                                                     key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        print(f"{label:<46} {thread[:14]:<14} {calls:>6} {w:>7.3f} {c:>7.3f} {pc:>13.3f} {1000 * w / calls:>8.2f}")
     if missing:
         print(f"(not in this checkout: {', '.join(missing)})")
     if profile is not None:
