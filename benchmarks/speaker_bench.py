@@ -265,8 +265,10 @@ def attribute(path: Path, modes: Sequence[str], finder_options: dict | None = No
 # -- the benchmark ------------------------------------------------------------------------------
 
 def run_accuracy(orders: Sequence[Sequence[int]], modes: Sequence[str], workdir: Path,
-                 clips: Sequence[Clip] | None = None, cases: Sequence[str] | None = None) -> list[dict]:
-    """One record per (composition, speech segment, mode): the expected side, the scores."""
+                 clips: Sequence[Clip] | None = None, cases: Sequence[str] | None = None,
+                 windows: Sequence[float] | None = None) -> list[dict]:
+    """One record per (composition, speech segment, mode[, window]): the expected side, the scores.
+    With several `windows`, each mode is scored with each (the mode is named "mode@Ws")."""
     clips = clips or load_clips()
     records = []
     for comp in compositions(clips, orders, *([cases] if cases else [])):
@@ -275,9 +277,12 @@ def run_accuracy(orders: Sequence[Sequence[int]], modes: Sequence[str], workdir:
         path.unlink()
         for start, end in speech_segments(comp.audio):
             for mode, finder in finders.items():
-                scores = finder.scores(times, envelope, start, end, (0, 1))
-                records.append({"case": comp.case, "order": comp.order, "speaker": comp.speaker, "mode": mode,
-                                "start": start, "left": scores.get(0), "right": scores.get(1)})
+                for window in windows or [finder.window]:
+                    finder.window = window
+                    scores = finder.scores(times, envelope, start, end, (0, 1))
+                    name = f"{mode}@{window:g}s" if windows and len(windows) > 1 else mode
+                    records.append({"case": comp.case, "order": comp.order, "speaker": comp.speaker, "mode": name,
+                                    "start": start, "left": scores.get(0), "right": scores.get(1)})
     return records
 
 
@@ -414,6 +419,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=4, help="clip orders to build sequences from (1-6)")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--windows", default="", help="SpeakerFinder windows to compare, e.g. 3,4,6 (seconds)")
     parser.add_argument("--no-cost", action="store_true")
     parser.add_argument("--no-accuracy", action="store_true")
     args = parser.parse_args(argv)
@@ -430,7 +436,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="emofuse-speaker-") as tmp:
         if not args.no_accuracy:
             t0 = time.perf_counter()
-            records = run_accuracy(ORDERS[: args.orders], modes, Path(tmp), clips)
+            windows = [float(w) for w in args.windows.split(",") if w] or None
+            records = run_accuracy(ORDERS[: args.orders], modes, Path(tmp), clips, windows=windows)
             report_accuracy(records, default.min_score, (2.0, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0))
             print(f"({time.perf_counter() - t0:.0f} s)")
         if not args.no_cost:

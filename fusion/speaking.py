@@ -120,10 +120,14 @@ class SpeakerFinder:
             raise ValueError("SpeakerFinder needs window > 0, max_lag >= 0, smooth >= 0, min_samples >= 3")
         self.window, self.min_score, self.max_lag = float(window), float(min_score), float(max_lag)
         self.smooth, self.min_samples = float(smooth), int(min_samples)
-        self.reach = self.max_lag + FAR_LAGS[1]  # envelope needed beyond the window, each side
         self._samples: dict[int, list[tuple[float, float, float]]] = {}  # track -> (time, span, motion)
         self._arrays: dict[int, np.ndarray] = {}
         self._last: dict[int, float] = {}  # track -> time of its latest add
+
+    @property
+    def reach(self) -> float:
+        """Seconds of envelope needed beyond the window, each side."""
+        return self.max_lag + FAR_LAGS[1]
 
     def add(self, track: int, time: float, motion: float, span: float | None = None) -> None:
         last = self._last.get(track)
