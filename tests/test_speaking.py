@@ -222,7 +222,8 @@ def test_add_spans_order_and_forget():
 @pytest.mark.data
 def test_crema_d_in_sync_face_wins_against_its_delayed_copy(tmp_path):
     """Side by side: a CREMA-D sequence in sync with its voice and the same 0.5 s late (both
-    sides), Haar boxes at 4/s, mouths every 2nd frame: the in-sync face speaks in most segments."""
+    sides), Haar boxes at 4/s, mouths every 2nd frame: the in-sync face scores higher in nearly
+    every speech segment and is named the speaker in most."""
     crema = SHARED_DATA / "crema-d"
     if not any(crema.glob("*.flv")):
         pytest.skip(f"CREMA-D clips not found in {crema}")
@@ -230,13 +231,16 @@ def test_crema_d_in_sync_face_wins_against_its_delayed_copy(tmp_path):
     import speaker_bench
 
     clips = speaker_bench.load_clips(crema)
-    decided = []
+    decided, ranked = [], []
     for comp in speaker_bench.compositions(clips, [speaker_bench.ORDERS[0]], cases=("delay0.5",)):
         path = speaker_bench.write(comp, tmp_path / f"{comp.name}.mp4")
         finders, times, env, _ = speaker_bench.attribute(path, ["every2"])
         segments = speaker_bench.speech_segments(comp.audio)
         assert len(segments) >= 5
         side = {0: "left", 1: "right", None: None}
-        decided += [side[finders["every2"].speaker(times, env, a, b, (0, 1))[0]] == comp.speaker
-                    for a, b in segments]
-    assert np.mean(decided) >= 0.75, decided
+        for a, b in segments:
+            speaker, scores = finders["every2"].speaker(times, env, a, b, (0, 1))
+            decided.append(side[speaker] == comp.speaker)
+            ranked.append(scores[0 if comp.speaker == "left" else 1] > scores[1 if comp.speaker == "left" else 0])
+    assert np.mean(ranked) >= 0.9, ranked
+    assert np.mean(decided) > 0.6, decided
