@@ -156,3 +156,13 @@ def test_temperature_fit_recovers_a_known_temperature():
     t = table.Table("t", np.arange(n).astype(str), y, np.array(["fit"] * n), np.arange(n),
                     {"scores": over}, {"scores": np.full((n, 7), np.nan)})
     assert fit.fit_temperature([t], "face") == pytest.approx(2.0, rel=0.1)
+
+
+def test_keep_rows_thins_segments_and_drops_clips_left_empty():
+    n = 5
+    t = table.Table("t", np.array(["a", "b", "c"]), np.array([3, 4, 0]), np.array(["fit", "test", "test"]),
+                    np.array([0, 0, 1, 1, 2]), {"scores": np.eye(7)[[3, 4, 4, 4, 0]].astype(float)},
+                    {"scores": np.full((n, 7), np.nan)}, np.array([0, 1, 0, 1, 0]))
+    kept = t.keep_rows(np.array([False, True, True, True, False]))
+    assert list(kept.clips) == ["a", "b"] and list(kept.row_clip) == [0, 1, 1] and list(kept.row_segment) == [1, 0, 1]
+    assert list(table.clip_correct(kept, kept.face["scores"])) == [False, True]  # a: only its "sad" segment is left

@@ -24,9 +24,11 @@ from emofuse.plugins.fusion_strategies import EVIDENCE_DEFAULTS, EvidenceFusion,
 
 from .table import Table, accuracy, clip_nll
 
+#: Grids; each starts at its neutral value, which an exact tie keeps (e.g. `narrowband_weight`
+#: when the fit data hold no narrowband voice at all: then nothing can say it should be lower).
 FACE_WEIGHTS = tuple(float(round(w, 2)) for w in np.arange(0.1, 0.91, 0.05))
 CONFIDENCE_POWERS = (0.0, 0.5, 1.0, 2.0)
-NARROWBAND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+NARROWBAND_WEIGHTS = (1.0, 0.75, 0.5, 0.25, 0.0)
 
 
 def segment_nll(tables: Sequence[Table], modality: str, temperature: float) -> float:

@@ -27,6 +27,8 @@ class Table:
     row_clip: np.ndarray
     face: dict
     voice: dict
+    row_segment: np.ndarray | None = None  # the segment's index within its clip
+
 
     def __len__(self) -> int:
         return len(self.row_clip)
@@ -38,7 +40,20 @@ class Table:
         rows = keep_clip[self.row_clip]
         pick = lambda d: {k: v[rows] for k, v in d.items()}  # noqa: E731
         return Table(self.name, self.clips[keep_clip], self.labels[keep_clip], self.split[keep_clip],
-                     new_index[self.row_clip[rows]], pick(self.face), pick(self.voice))
+                     new_index[self.row_clip[rows]], pick(self.face), pick(self.voice), self._segments()[rows])
+
+    def _segments(self) -> np.ndarray:
+        return self.row_segment if self.row_segment is not None else np.zeros(len(self.row_clip), int)
+
+    def keep_rows(self, rows: np.ndarray) -> Table:
+        """The same clips with only the segments where `rows` is true (clips left without any are dropped)."""
+        rows = np.asarray(rows, bool)
+        pick = lambda d: {k: v[rows] for k, v in d.items()}  # noqa: E731
+        thinned = Table(self.name, self.clips, self.labels, self.split, self.row_clip[rows], pick(self.face),
+                        pick(self.voice), self._segments()[rows])
+        alive = np.zeros(len(self.clips), bool)
+        alive[thinned.row_clip] = True
+        return thinned.subset(alive)
 
     def half(self, split: str) -> Table:
         return self.subset(self.split == split)
@@ -83,7 +98,8 @@ def join(name: str, face_npz: Path, voice_npz: Path) -> Table:
     face = _scatter(keys, fa, FACE_FIELDS)
     voice = _scatter(keys, va, VOICE_FIELDS)
     labels = np.array([LABELS.index(x) for x in fa["label"]])
-    return Table(name, clips, labels, fa["split"], np.array([order[c] for c, _ in keys]), _with_coverage(face), voice)
+    return Table(name, clips, labels, fa["split"], np.array([order[c] for c, _ in keys]), _with_coverage(face), voice,
+                 np.array([s for _, s in keys]))
 
 
 def _scatter(keys, arrays: dict, fields) -> dict:
@@ -107,7 +123,8 @@ def crema_table(npz: Path) -> Table:
     face = _with_coverage(_side(a, "face_", FACE_FIELDS))
     voice = _side(a, "voice_", VOICE_FIELDS)
     labels = np.array([LABELS.index(x) for x in a["label"]])
-    return Table("crema-d", clips, labels, a["split"], np.array([order[c] for c in a["face_clip"]]), face, voice)
+    return Table("crema-d", clips, labels, a["split"], np.array([order[c] for c in a["face_clip"]]), face, voice,
+                 a["face_segment"])
 
 
 # ------------------------------------------------------------------------------------- scoring
