@@ -59,8 +59,8 @@ class Registry:
         options = self.check(name, options)
         try:
             component = entry.factory(**options)
-        except EmofuseError:
-            raise
+        except EmofuseError as exc:  # meant for the user already: say which component it is about
+            raise _prefixed(exc, self._who(entry)) from exc
         except (TypeError, ValueError) as exc:
             given = ", ".join(f"{k}={v!r}" for k, v in options.items())
             where = f"bad option{'s' if len(options) > 1 else ''} {given}: " if options else ""
@@ -101,3 +101,12 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, (TypeError, ValueError)) and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _prefixed(exc: EmofuseError, who: str) -> EmofuseError:
+    """`exc` (same class when it can be) with `who: ` before its message."""
+    message = f"{who}: {exc}"
+    try:
+        return type(exc)(message)
+    except Exception:  # a subclass with another constructor
+        return PluginError(message)

@@ -101,7 +101,7 @@ def test_create_names_component_and_plugin_when_the_factory_raises():
     with pytest.raises(PluginError, match=r"^face detector 'broken' \(plugin tests\) cannot be created: "
                                           r"RuntimeError: no GPU here$"):
         _registry().create("broken")
-    with pytest.raises(EmofuseError, match="^model.keras: no such file$"):
+    with pytest.raises(EmofuseError, match=r"^face detector 'user-error' \(plugin tests\): model.keras: no such file$"):
         _registry().create("user-error")
 
 
