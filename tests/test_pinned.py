@@ -274,3 +274,71 @@ def test_output_permissions_follow_the_umask(tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "o.json").stat().st_mode & 0o777 == 0o640
+
+
+# -- voice side: a voice verdict needs >= 20 % speech; a hop at p >= 0.5 is speech ---------------
+
+class _Hops:
+    """Voice-activity detector: the given probabilities, whatever the audio."""
+
+    hop = 0.01
+
+    def __init__(self, probabilities):
+        self.probabilities = np.asarray(probabilities, dtype=np.float64)
+
+    def speech(self, samples, sample_rate):
+        return self.probabilities
+
+
+def voice_side(vad, calls=None, duration=10.0, **kwargs):
+    from emofuse.audio import SILENCE_DB
+    from emofuse.voice_side import VoiceSide
+
+    loud = level(-20.0, frames=int(duration * RATE) // FRAME + 1)
+
+    def window(a, b):
+        if calls is not None:
+            calls.append((round(a, 3), round(b, 3)))
+        return loud[int(a * RATE): int(b * RATE)]
+
+    return VoiceSide(window, RATE, duration, 2.0, vad, lambda samples, rate, errors: VOICE_ANGRY,
+                     lambda kind, errors, call: call(), SILENCE_DB, **kwargs)
+
+
+@pytest.mark.parametrize("speech_hops, verdict", [(19, False), (20, True), (21, True)])
+def test_a_voice_verdict_needs_a_fifth_of_the_segment_to_be_speech(speech_hops, verdict):
+    vad = _Hops([1.0] * speech_hops + [0.0] * (100 - speech_hops))
+    evidence, speech, _ = voice_side(vad).evidence(2.0, 3.0, [])
+    assert speech == pytest.approx(speech_hops / 100)
+    assert (evidence is not None) is verdict
+    if verdict:
+        assert evidence.speech == pytest.approx(speech_hops / 100) and evidence.scores == VOICE_ANGRY
+
+
+@pytest.mark.parametrize("p, counted", [(0.5, True), (0.49, False), (0.51, True)])
+def test_a_hop_is_speech_from_probability_one_half(p, counted):
+    from emofuse.voice_side import speech_fraction
+
+    assert speech_fraction([p, 0.0, 0.0, 1.0]) == (0.5 if counted else 0.25)
+
+
+def test_the_classifier_hears_min_window_seconds_centred_on_the_segment():
+    calls: list = []
+    side = voice_side(_Hops([1.0] * 10), calls)
+    for start, end in ((2.0, 3.0), (0.0, 1.0), (9.0, 10.0)):
+        side.evidence(start, end, [])
+    assert calls == [(1.5, 3.5), (0.0, 2.0), (8.0, 10.0)]
+
+
+def test_a_silent_segment_is_never_sent_to_the_detector():
+    class Refuses:
+        def speech(self, samples, sample_rate):
+            raise AssertionError("silence went to the detector")
+
+    from emofuse.audio import SILENCE_DB
+    from emofuse.voice_side import VoiceSide
+
+    quiet = level(-46.0, frames=400)
+    side = VoiceSide(lambda a, b: quiet[int(a * RATE): int(b * RATE)], RATE, 10.0, 2.0, Refuses(),
+                     lambda *a: VOICE_ANGRY, lambda kind, errors, call: call(), SILENCE_DB)
+    assert side.evidence(2.0, 3.0, [])[:2] == (None, 0.0)
