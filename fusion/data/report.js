@@ -155,7 +155,10 @@
     var j = segmentAt(t), box = document.getElementById("readout");
     if (j < 0) { box.textContent = clock(t) + ": no segment"; return; }
     var parts = [clock(segments[j][0]) + " - " + clock(segments[j][1])];
-    data.lanes.slice().reverse().forEach(function (spec) {
+    var order = data.lanes.filter(function (l) { return l.kind === "scene"; })
+      .concat(data.lanes.filter(function (l) { return l.kind === "person"; }))
+      .concat(data.lanes.filter(function (l) { return l.kind === "voice" || l.kind === "face"; }));
+    order.forEach(function (spec) {
       var scores = spec.scores[j];
       if (!scores) return;
       var t2 = top(scores);
@@ -187,7 +190,7 @@
     media.addEventListener("pause", function () { playing = false; readout(media.currentTime); });
     media.addEventListener("ended", function () { playing = false; });
     ["timeupdate", "seeked", "loadedmetadata"].forEach(function (name) {
-      media.addEventListener(name, function () { place(media.currentTime); });
+      media.addEventListener(name, function () { place(media.currentTime); if (playing) readout(media.currentTime); });
     });
   }
 
