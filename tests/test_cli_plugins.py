@@ -7,7 +7,7 @@ def test_plugins_json_says_who_provides_what(fake_components, capsys):
     assert main(["plugins", "--json"]) == 0
     plugins = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
     assert plugins["haar"]["builtin"] and plugins["haar"]["provides"] == {"face_detector": ["haar"]}
-    assert plugins["fusion_strategies"]["provides"]["fusion"] == ["max-confidence", "product", "weighted"]
+    assert plugins["fusion_strategies"]["provides"]["fusion"] == ["evidence", "max-confidence", "product", "weighted"]
     assert plugins["fakes"]["builtin"] is False
     assert plugins["fakes"]["provides"]["exporter"] == ["labels"]
 
