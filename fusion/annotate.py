@@ -39,7 +39,6 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 
 
 _LABEL_RGB = {label: _rgb(COLORS[label]) for label in LABELS}
-_NOBODY = (235, 235, 235)  # boxes of faces too brief to be a person
 _INK, _PAPER = (20, 20, 20), (250, 250, 250)
 
 
@@ -148,7 +147,7 @@ class Painter:
     def _face(self, frame: np.ndarray, one: Sighting, speaking: bool) -> None:
         cv2 = self.cv2
         box = one.box
-        colour = _LABEL_RGB[one.scores.label] if one.person else _NOBODY
+        colour = _LABEL_RGB[one.scores.label]
         x0, y0, x1, y1 = box.x, box.y, box.x + box.width, box.y + box.height
         cv2.rectangle(frame, (x0, y0), (x1, y1), colour, self.line + (2 if speaking else 0), cv2.LINE_AA)
         name = f"{one.person} " if one.person else ""
