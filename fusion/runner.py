@@ -62,7 +62,7 @@ class AnalysisOptions:
     voice_activity: str = AUTO
     audio_features: str = "mfcc"
     audio_classifier: str = "ravdess-cnn"
-    fusion: str = "weighted"
+    fusion: str = "evidence"
     component_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     video: bool = True
     audio: bool = True

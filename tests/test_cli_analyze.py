@@ -41,7 +41,7 @@ def test_json_formats(fake_components, media_dir, tmp_path, capsys, fmt):
     text = target.read_text()
     if fmt == "json":
         doc = json.loads(text)
-        assert doc["components"]["fusion"] == "weighted" and len(doc["segments"]) == 3
+        assert doc["components"]["fusion"] == "evidence" and len(doc["segments"]) == 3
         assert doc["segments"][0]["voice"] is None and doc["segments"][0]["face"]["happy"] > 0.5
     else:
         rows = [json.loads(line) for line in text.splitlines()]

@@ -31,7 +31,7 @@ def test_fused_timeline_of_a_clip(fake_components, media_dir):
     for group in ("face", "voice", "fused"):
         sums = groups(df, group).sum(axis=1, min_count=1).dropna()
         assert np.allclose(sums, 1.0, atol=1e-3)
-    assert timeline.components["fusion"] == "weighted" and timeline.components["face_detector"] == "center"
+    assert timeline.components["fusion"] == "evidence" and timeline.components["face_detector"] == "center"
 
 
 def test_faces_of_a_segment_are_classified_in_one_call(fake_components, media_dir):
@@ -122,7 +122,7 @@ def test_bad_options_are_clear_errors():
 def test_component_options_reach_the_component(fake_components, media_dir):
     pipeline = Pipeline(AnalysisOptions(component_options={"fusion": {"face_weight": 0.0}}, **FAKE_CHOICES))
     assert pipeline.fusion.face_weight == 0.0
-    assert pipeline.describe()["fusion"] == "weighted(face_weight=0.0)"
+    assert pipeline.describe()["fusion"] == "evidence(face_weight=0.0)"
 
 
 class _FlakyClassifier(BrightnessClassifier):
