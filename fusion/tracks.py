@@ -69,14 +69,13 @@ class TrackLinker:
             taken_tracks.add(ti)
             keys[bi] = self._open[ti].key
             self._open[ti].box, self._open[ti].last = boxes[bi], time
-        out = []
-        for bi, box in enumerate(boxes):
-            if bi not in keys:
-                keys[bi] = self._next_key
-                self._open.append(_Open(self._next_key, box, time))
-                self._next_key += 1
-            out.append((keys[bi], box))
-        return out
+        # new tracks are numbered left to right (then top to bottom), whatever order the detector
+        # listed the boxes in (OpenCV's parallel scan does not keep one), so ids are reproducible
+        for bi in sorted((bi for bi in range(len(boxes)) if bi not in keys), key=lambda bi: (boxes[bi].x, boxes[bi].y)):
+            keys[bi] = self._next_key
+            self._open.append(_Open(self._next_key, boxes[bi], time))
+            self._next_key += 1
+        return [(keys[bi], box) for bi, box in enumerate(boxes)]
 
 
 def _centre_distance(a: FaceBox, b: FaceBox) -> float:

@@ -124,3 +124,9 @@ def test_a_failed_detection_counts_the_frame_but_no_face():
     segs = list(segment_faces(_Frames(frames), [(0, 1)], lambda t, f, e: None, TrackLinker(),
                               TrackBook(None, MAX_GAP), None))
     assert segs[0].sampled == 2 and segs[0].faces == [] and segs[0].most == 0
+
+
+def test_new_tracks_are_numbered_left_to_right_whatever_the_detector_order():
+    for order in ([box(400), box(100), box(250, y=300)], [box(250, y=300), box(400), box(100)]):
+        keyed = {b.x: k for k, b in TrackLinker().link(0.0, order)}
+        assert keyed == {100: 1, 250: 2, 400: 3}
