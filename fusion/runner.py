@@ -394,15 +394,15 @@ class _FrameCursor:
         if close is not None:
             close()
 
-    def until(self, end: float) -> list[tuple[float, np.ndarray]]:
-        out = []
+    def until(self, end: float) -> Iterator[tuple[float, np.ndarray]]:
+        """The frames before `end`, one at a time (each is handled before the next is decoded)."""
         while True:
             if self._next is None:
                 self._next = next(self._frames, False)
             if self._next is False or self._next[0] >= end - 1e-9:
-                return out
-            out.append(self._next)
-            self._next = None
+                return
+            frame, self._next = self._next, None
+            yield frame
 
 
 def _check_boxes(boxes) -> list[FaceBox]:

@@ -225,3 +225,17 @@ def test_a_failing_feature_extractor_is_named_as_such(monkeypatch, media_dir):
     with pytest.warns(RuntimeWarning, match="audio features 'broken-energy' \\(plugin broken\\) failed: ValueError"):
         timeline = emofuse.analyze(media_dir / "voice.wav", **{**FAKE_CHOICES, "audio_features": "broken-energy"})
     assert all(s.voice is None and s.errors for s in timeline.segments)
+
+
+def test_frames_between_samples_reach_the_between_callback(media_dir):
+    info = probe(media_dir / "clip.mp4")  # 3 s at 10 frames a second
+    seen = []
+    sampled = [t for t, _ in iter_frames(info, 2.0, between=lambda t, f: seen.append((round(t, 2), f.shape)),
+                                         between_fps=5.0)]
+    assert [round(t, 2) for t in sampled] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    # every 2nd frame between the samples (5 a second): 0.2 s after each sample
+    assert [t for t, _ in seen] == [0.2, 0.4, 0.7, 0.9, 1.2, 1.4, 1.7, 1.9, 2.2, 2.4, 2.7, 2.9]
+    assert seen[0][1] == (120, 160, 3)
+    every = []
+    list(iter_frames(info, 2.0, between=lambda t, f: every.append(t)))
+    assert len(every) == 30 - 6
