@@ -23,3 +23,27 @@ def test_face_detector_example_passes_check_face_detector():
     check_face_detector(detector_class())
     [option] = options_of(detector_class)
     assert (option.name, option.type, option.default) == ("min_neighbors", "int", 5) and option.help
+
+
+def _help(*args: str) -> str:
+    import contextlib
+    import io
+
+    import pytest
+
+    from emofuse.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        main([*args, "--help"])
+    return out.getvalue()
+
+
+def test_train_and_evaluate_help_have_examples_and_no_empty_defaults():
+    for action in ("train", "evaluate"):
+        for model in ("face", "voice"):
+            text = _help(action, model)
+            assert "examples:\n  emofuse " in text, (action, model)
+            assert "(default: None)" not in text and "(default: False)" not in text, (action, model)
+    assert "(default: 36)" in _help("train", "face")  # defaults worth saying are still said
+    assert 'pip install "emofuse[train]"' in _help("train", "voice")

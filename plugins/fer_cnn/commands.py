@@ -20,6 +20,17 @@ log = logging.getLogger(__name__)
 
 TRAIN_HELP = "train the fer-cnn face model on FER2013 (Kaggle CSV, plain or .gz, or train/ and test/ image folders)"
 EVALUATE_HELP = "evaluate the fer-cnn face model on a FER2013 split: accuracy, macro-F1, per-class table, confusion"
+TRAIN_EXAMPLES = """\
+examples:
+  emofuse train face --data fer2013.csv.gz -o mine.keras
+  emofuse train face --data fer2013.csv.gz -o mine.keras --resume      continue after a stop
+  emofuse analyze clip.mp4 --set visual-classifier.model=mine.keras    use the trained model
+
+Training needs TensorFlow: pip install "emofuse[train]"."""
+EVALUATE_EXAMPLES = """\
+examples:
+  emofuse evaluate face --data fer2013.csv.gz                          the shipped model, PublicTest
+  emofuse evaluate face --data fer2013.csv.gz --model mine.keras --split PublicTest --report out/"""
 
 #: Split names `evaluate face --split` accepts; `all` is every labelled face in PATH.
 EVALUATE_SPLITS = ("PublicTest", "PrivateTest", "Training", "all")

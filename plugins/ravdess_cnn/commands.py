@@ -10,6 +10,16 @@ from emofuse.extras import require_tensorflow
 
 TRAIN_HELP = "train the ravdess-cnn voice model on RAVDESS speech (validation actors held out)"
 EVALUATE_HELP = "8-class and 7-class accuracy, macro-F1 and confusion matrix of the voice model on RAVDESS"
+TRAIN_EXAMPLES = """\
+examples:
+  emofuse train voice --data ravdess/ -o mine.keras
+  emofuse analyze talk.mp4 --set audio-classifier.model=mine.keras     use the trained model
+
+Training needs TensorFlow: pip install "emofuse[train]"."""
+EVALUATE_EXAMPLES = """\
+examples:
+  emofuse evaluate voice --data ravdess/ --actors 19-20                the shipped model's held-out actors
+  emofuse evaluate voice --data ravdess/ --model mine.keras --report out/"""
 
 DEFAULT_OUTPUT = "ravdess_cnn.keras"
 
