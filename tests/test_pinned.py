@@ -58,6 +58,18 @@ def test_product_zero_weight_leaves_the_other_modality_alone():
     assert ProductFusion(face_weight=0.0, voice_weight=1.0).fuse(FACE_HAPPY, None).label == "happy"
 
 
+@pytest.mark.parametrize("face_weight, voice_weight, label", [(0.7, 0.3, "happy"), (0.3, 0.7, "angry")])
+def test_evidence_weights_decide_between_fully_trusted_modalities(face_weight, voice_weight, label):
+    # bare scores count as fully trusted evidence; at temperature 1 the pooling is the weighted
+    # geometric mean, as for `product`
+    from emofuse.plugins.fusion_strategies import EvidenceFusion
+
+    fused = EvidenceFusion(face_weight=face_weight, voice_weight=voice_weight).fuse(FACE_HAPPY, VOICE_ANGRY)
+    assert fused.label == label
+    np.testing.assert_allclose(fused.array, geometric(FACE_HAPPY, VOICE_ANGRY, face_weight, voice_weight),
+                               atol=1e-9)
+
+
 def test_weighted_default_trusts_the_voice_where_both_are_present():
     # README: "face 0, voice 1 where both are present; the face alone where the voice is silent"
     assert WeightedFusion().fuse(FACE_HAPPY, VOICE_ANGRY).values == pytest.approx(VOICE_ANGRY.values)
