@@ -11,10 +11,16 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path in the target's folder; rename it to `path` on success, delete it on error."""
+    """Yield a temp path in the target's folder; rename it to `path` on success, delete it on error.
+    A file-system failure (no space, no permission...) is an OutputError naming `path`, in one line."""
+    from .errors import OutputError
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part" + target.suffix, dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part" + target.suffix, dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write it ({exc.strerror or exc})") from exc
     os.close(fd)
     tmp = Path(tmp_name)
     umask = os.umask(0)
@@ -23,6 +29,12 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, target)
+    except OutputError:
+        raise
+    except OSError as exc:
+        if exc.filename is not None and Path(exc.filename) not in (tmp, target):
+            raise  # about another file (an input read while writing): not ours to rename
+        raise OutputError(f"{target}: cannot write it ({exc.strerror or exc})") from exc
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -30,3 +30,7 @@ class DamagedMediaWarning(MediaError, UserWarning):
     """A stream of a file stopped before the file's end (truncated or damaged): the timeline has a
     hole. A warning by default; `warnings.simplefilter("error", DamagedMediaWarning)` (what
     `emofuse analyze --strict` does) makes it an error, raised as a MediaError."""
+
+
+class OutputError(EmofuseError, OSError):
+    """An output file cannot be written (no space, no permission, folder gone); still an OSError."""

@@ -281,3 +281,36 @@ def test_list_options_documents_the_model_of_the_classifiers(capsys, monkeypatch
 def test_list_without_options_shows_no_option_tables(capsys):
     assert main(["list", "face-detector"]) == 0
     assert "scale_factor" not in capsys.readouterr().out
+
+
+def test_a_write_failing_after_the_analysis_is_one_line(fake_components, media_dir, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from emofuse.plugins import exporters
+
+    def full(self, timeline, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(exporters.CsvExporter, "write", full)
+    target = tmp_path / "o.csv"
+    code = main(["analyze", str(media_dir / "clip.mp4"), "-o", str(target), "-q", *FAKE_FLAGS])
+    err = capsys.readouterr().err
+    assert code == 1 and err.strip() == f"emofuse: error: {target}: cannot write it (No space left on device)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_output_names_the_target_only_for_its_own_failures(tmp_path):
+    import errno
+
+    from emofuse.atomic import atomic_output
+    from emofuse.errors import OutputError
+
+    with pytest.raises(OutputError, match=r"o.csv: cannot write it \(No space left on device\)$") as caught:
+        with atomic_output(tmp_path / "o.csv"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert isinstance(caught.value, OSError)  # callers catching OSError still do
+    with pytest.raises(FileNotFoundError) as caught:
+        with atomic_output(tmp_path / "o.csv"):
+            open(tmp_path / "missing-input.mp4")  # noqa: SIM115 - an input failing, not the output
+    assert not isinstance(caught.value, OutputError)
+    assert list(tmp_path.iterdir()) == []
