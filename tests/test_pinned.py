@@ -60,11 +60,13 @@ def test_product_zero_weight_leaves_the_other_modality_alone():
 
 @pytest.mark.parametrize("face_weight, voice_weight, label", [(0.7, 0.3, "happy"), (0.3, 0.7, "angry")])
 def test_evidence_weights_decide_between_fully_trusted_modalities(face_weight, voice_weight, label):
-    # bare scores count as fully trusted evidence; at temperature 1 the pooling is the weighted
-    # geometric mean, as for `product`
+    # bare scores count as fully trusted evidence; at temperature 1 and confidence power 0 the
+    # pooling is the weighted geometric mean, as for `product`
     from emofuse.plugins.fusion_strategies import EvidenceFusion
 
-    fused = EvidenceFusion(face_weight=face_weight, voice_weight=voice_weight).fuse(FACE_HAPPY, VOICE_ANGRY)
+    strategy = EvidenceFusion(face_weight=face_weight, voice_weight=voice_weight, face_temperature=1.0,
+                              voice_temperature=1.0, confidence_power=0.0)
+    fused = strategy.fuse(FACE_HAPPY, VOICE_ANGRY)
     assert fused.label == label
     np.testing.assert_allclose(fused.array, geometric(FACE_HAPPY, VOICE_ANGRY, face_weight, voice_weight),
                                atol=1e-9)
