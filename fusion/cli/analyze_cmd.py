@@ -25,6 +25,10 @@ examples:
                                                   the film with boxes and labels, and a report to watch it in
   emofuse analyze film.mp4 --by person -o film.csv --persons film-persons.png
                                                   a row per person and segment, and who is who
+  emofuse analyze season1/ -o out/ --jobs auto    every media file under season1/, in parallel;
+                                                  out/ mirrors its tree; a rerun skips what is done
+  emofuse analyze --from list.txt -o out/ --cluster tcp://head:8786
+                                                  on a Dask cluster (docs/batch.md)
 
 CSV columns (--by segment): start,end,label,confidence,faces, face_<label>, voice_<label>,
 fused_<label> for the labels angry,disgust,fear,happy,sad,surprise,neutral, then speaker (the
@@ -44,7 +48,9 @@ def add_parser(sub) -> None:
                     "carried, and the fused verdict.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("inputs", nargs="+", metavar="FILE", help="video (mp4, mkv, mov, avi, webm) or audio (wav, flac, mp3)")
+    p.add_argument("inputs", nargs="*", metavar="FILE",
+                   help="video (mp4, mkv, mov, avi, webm) or audio (wav, flac, mp3); a folder (searched "
+                        "recursively) or a glob ('clips/**/*.mp4') for many")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="output file, or a folder (one file per input; required form for several inputs). "
                         "Default: <input name>.<format> in the current folder")
@@ -83,6 +89,9 @@ def add_parser(sub) -> None:
                    help="a file whose video or sound stops before its end (truncated, damaged) fails "
                         "instead of giving a timeline with a warning and empty segments")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    from emofuse.batch.run import add_batch_arguments
+
+    add_batch_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -102,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
         raise EmofuseError("--persons draws the persons found: it cannot go with --no-persons")
     if args.by == "person" and not args.persons:
         raise EmofuseError("--by person needs persons: drop --no-persons")
+    from emofuse.batch.run import run_batch, wants_batch
+
+    if not args.inputs and not args.from_list:
+        raise EmofuseError("nothing to analyse: give files, folders or globs, or --from LIST")
+    if wants_batch(args):
+        return run_batch(args, options)
     pipeline = Pipeline(options)
     plan = OutputPlan.make(args.inputs, args.output, args.format, args.plot, pipeline.components["exporter"],
                            by=args.by, sheet=args.persons_sheet, annotate=args.annotate, html=args.html,

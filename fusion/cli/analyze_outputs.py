@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 
 from emofuse.atomic import atomic_output, check_writable
@@ -29,10 +30,12 @@ class OutputPlan:
     @classmethod
     def make(cls, inputs: list[str], output: str | None, fmt: str | None, plot: str | None,
              exporters: Registry, by: str = "segment", sheet: str | None = None, annotate: str | None = None,
-             html: str | None = None, embed: bool = False) -> OutputPlan:
+             html: str | None = None, embed: bool = False, names: Mapping[str, str] | None = None) -> OutputPlan:
         """Where each input's files go. Every target is checked before any analysis: a name that
-        contradicts the format, a file name for several inputs, a folder that cannot be written."""
-        several = len(inputs) > 1
+        contradicts the format, a file name for several inputs, a folder that cannot be written.
+        `names` (a batch: input -> relative name without suffix, e.g. "season1/ep1") places the
+        outputs in folders that mirror the inputs' tree, as for several inputs."""
+        several = len(inputs) > 1 or names is not None
         by_suffix = {exporters.create(e.name).suffix.lower(): e.name for e in exporters}
         named = output if output and not _is_folder(output) else None
         if fmt is None:
@@ -55,17 +58,17 @@ class OutputPlan:
             raise EmofuseError("--embed puts the video inside the --html report: add --html REPORT")
         if html and not several and not _is_folder(html) and Path(html).suffix.lower() not in (".html", ".htm"):
             raise EmofuseError(f"{html}: --html writes a web page; give a name ending in .html")
-        annotated = cls._place(inputs, annotate, ".annotated.mp4", several) if annotate else {}
+        annotated = cls._place(inputs, annotate, ".annotated.mp4", several, names) if annotate else {}
         if annotated:
             from emofuse.annotate import check_source, check_target
 
             for source, where in annotated.items():
                 check_target(where, inputs)
                 check_source(source)
-        reports = cls._place(inputs, html, ".html", several) if html else {}
-        targets = cls._place(inputs, output, exporter.suffix, several)
-        plots = cls._place(inputs, plot, ".png", several) if plot else {}
-        sheets = cls._place(inputs, sheet, ".persons.png" if several else ".png", several) if sheet else {}
+        reports = cls._place(inputs, html, ".html", several, names) if html else {}
+        targets = cls._place(inputs, output, exporter.suffix, several, names)
+        plots = cls._place(inputs, plot, ".png", several, names) if plot else {}
+        sheets = cls._place(inputs, sheet, ".persons.png" if several else ".png", several, names) if sheet else {}
         checked: set[Path] = set()
         for path in (*targets.values(), *plots.values(), *sheets.values(), *annotated.values(), *reports.values()):
             if path not in checked:
@@ -83,14 +86,15 @@ class OutputPlan:
             raise EmofuseError(f"exporter {fmt!r} cannot write --by {by}; use csv, json or jsonl") from None
 
     @staticmethod
-    def _place(inputs: list[str], where: str | None, suffix: str, several: bool) -> dict[str, Path]:
+    def _place(inputs: list[str], where: str | None, suffix: str, several: bool,
+               names: Mapping[str, str] | None = None) -> dict[str, Path]:
         if where and not several and not _is_folder(where):
             return {inputs[0]: Path(where)}
         folder = Path(where) if where else Path.cwd()
         placed: dict[str, Path] = {}
         seen: dict[Path, str] = {}
         for source in inputs:
-            target = folder / (Path(source).stem + suffix)
+            target = folder / ((names[source] if names else Path(source).stem) + suffix)
             if target in seen:
                 raise EmofuseError(f"{seen[target]} and {source} would both write {target}; analyse them separately")
             seen[target] = source
