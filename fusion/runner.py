@@ -151,6 +151,13 @@ class Pipeline:
     def fusion(self):
         return self._create("fusion")
 
+    def provenance(self) -> dict[str, Any]:
+        """The emofuse version, every setting and the hash of each loaded model (see emofuse.provenance)."""
+        from .provenance import provenance
+
+        built = {kind: self.__dict__[kind] for kind in PIPELINE_KINDS if kind in self.__dict__}
+        return provenance(self.options, built)
+
     def describe(self) -> dict[str, str]:
         """Kind -> component name (with its options), as recorded in a Timeline."""
         out = {}
@@ -225,7 +232,7 @@ class Pipeline:
             components.pop("face_embedder", None)
         if not use_audio:
             components = {k: v for k, v in components.items() if k not in AUDIO_KINDS}
-        timeline = Timeline(str(path), segments, components, info.duration, persons, seen)
+        timeline = Timeline(str(path), segments, components, info.duration, persons, seen, self.provenance())
         if opts.smooth:
             from .smoothing import parse_smoothing, smooth_timeline
 

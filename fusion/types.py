@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from types import MappingProxyType
 
 import numpy as np
@@ -301,7 +302,8 @@ class Timeline:
     """The fused emotion timeline of one media file, and the components that produced it.
 
     `persons`: who was seen (P1, P2, ... by first appearance); `sightings`: every face on every
-    analysed frame, in time order (a few numbers each; for drawing)."""
+    analysed frame, in time order (a few numbers each; for drawing); `provenance`: the emofuse
+    version, every setting and each model's file hash (to make the timeline again)."""
 
     source: str
     segments: tuple[SegmentResult, ...]
@@ -309,11 +311,13 @@ class Timeline:
     duration: float = 0.0
     persons: tuple[Person, ...] = ()
     sightings: tuple[Sighting, ...] = dataclasses.field(default=(), repr=False)
+    provenance: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segments", tuple(self.segments))
         object.__setattr__(self, "persons", tuple(self.persons))
         object.__setattr__(self, "sightings", tuple(self.sightings))
+        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
         object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
         for seg in self.segments:
             if not isinstance(seg, SegmentResult):
@@ -344,6 +348,20 @@ class Timeline:
 
         with atomic_output(path) as tmp:
             self.to_dataframe(by=by).to_csv(tmp, index=False)
+
+    def to_json(self, path) -> None:
+        """Write the JSON document of `emofuse analyze -o x.json` atomically."""
+        from .atomic import atomic_output
+        from .plugins.exporters import JsonExporter
+
+        with atomic_output(path) as tmp:
+            JsonExporter().write(self, tmp)
+
+    def plot(self, path) -> None:
+        """Draw the timeline (faces, voice, a lane per person, the fused scene) into a PNG."""
+        from .plot import plot_timeline
+
+        plot_timeline(self, path)
 
     def person_summary(self, person: str) -> list[tuple[str, float]]:
         """`person`'s fused labels by their share of the segments they were seen in, most frequent first."""
