@@ -73,16 +73,16 @@ class AnalysisOptions:
 
     def __post_init__(self) -> None:
         if not self.segment > 0:
-            raise EmofuseError(f"--segment must be > 0 seconds, got {self.segment}")
+            raise EmofuseError(f"segment must be > 0 seconds, got {self.segment}")
         if self.fps is not None and not self.fps > 0:
-            raise EmofuseError(f"--fps must be > 0 (or 'all'), got {self.fps}")
+            raise EmofuseError(f"fps must be > 0 (or None: every frame), got {self.fps}")
         if self.detect_fps is not None and not self.detect_fps > 0:
-            raise EmofuseError(f"--detect-fps must be > 0, got {self.detect_fps}")
+            raise EmofuseError(f"detect_fps must be > 0 (math.inf: every frame), got {self.detect_fps}")
         unknown = set(self.component_options) - set(PIPELINE_KINDS)
         if unknown:
             raise EmofuseError(f"options for unknown component kinds {sorted(unknown)}; kinds: {', '.join(PIPELINE_KINDS)}")
         if not 0.0 <= self.min_speech <= 1.0:
-            raise EmofuseError(f"--min-speech must be within 0..1 (a share of the segment), got {self.min_speech}")
+            raise EmofuseError(f"min_speech must be within 0..1 (a share of the segment), got {self.min_speech}")
         if not (self.video or self.audio):
             raise EmofuseError("nothing to analyse: both the video and the audio are switched off")
         if self.smooth is not None:
@@ -91,7 +91,7 @@ class AnalysisOptions:
             try:
                 parse_smoothing(self.smooth)
             except ValueError as exc:
-                raise EmofuseError(f"--smooth: {exc}") from None
+                raise EmofuseError(f"smooth: {exc}") from None
 
     def name_of(self, kind: str) -> str:
         name = getattr(self, kind)

@@ -36,3 +36,13 @@ def test_models_are_recorded_by_file_and_hash(tmp_path):
 
     recorded = models_of({"visual_classifier": WithModel(), "fusion": object()})
     assert recorded == {"visual_classifier": {"file": "m.bin", "sha256": hashlib.sha256(b"weights").hexdigest()}}
+
+
+def test_api_errors_name_the_option_not_a_command_line_flag():
+    import pytest
+
+    for choices, name in (({"segment": -1}, "segment"), ({"fps": 0}, "fps"), ({"smooth": "mean:2"}, "smooth"),
+                          ({"min_speech": 2}, "min_speech"), ({"detect_fps": -1}, "detect_fps")):
+        with pytest.raises(emofuse.EmofuseError) as err:
+            AnalysisOptions(**choices)
+        assert str(err.value).startswith(name) and "--" not in str(err.value)

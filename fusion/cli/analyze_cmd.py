@@ -102,6 +102,13 @@ def run(args: argparse.Namespace) -> int:
     from .analyze_outputs import OutputPlan, write_outputs
     from .console import ProgressReporter, print_summary
 
+    if args.smooth:
+        from emofuse.smoothing import parse_smoothing
+
+        try:
+            parse_smoothing(args.smooth)
+        except ValueError as exc:
+            raise EmofuseError(f"--smooth: {exc}") from None
     options = AnalysisOptions(
         segment=args.segment, fps=args.fps, detect_fps=args.detect_fps, track=args.track, video=args.video, audio=args.audio,
         smooth=args.smooth, persons=args.persons, min_speech=args.min_speech,
