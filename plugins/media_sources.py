@@ -3,6 +3,11 @@
 Each factory takes `device` (what the user gave to --camera / --mic) plus options from
 `--set camera.OPTION=VALUE` / `--set mic.OPTION=VALUE`. OpenCV and sounddevice load when a
 source is created, never at import.
+
+Optional extras the live loop uses when a source has them: `list_devices()` (a static method:
+`(device, description)` pairs for `emofuse live --list-devices`), `heard()` on an audio source
+(seconds of sound received since `start()`), and `reconnect` + `reopen()` on a video source (a
+network camera that drops is opened again every `reconnect` seconds).
 """
 from __future__ import annotations
 
@@ -27,30 +32,56 @@ def _quiet_opencv(cv2) -> None:
         pass
 
 
+#: Camera indices `Camera.list_devices()` tries (OpenCV has no way to enumerate them).
+CAMERA_INDICES = range(10)
+
+
+def is_network(device) -> bool:
+    """True for a stream URL (rtsp://, http://, udp://, ...) rather than a local device."""
+    return isinstance(device, str) and "://" in device
+
+
 class Camera:
     """An OpenCV capture device (`device`: index like 0, a /dev/video path or a stream URL).
 
-    Options: `width`, `height`, `fps` ask the driver for a mode (it may pick the nearest).
+    Options: `width`, `height`, `fps` ask the driver for a mode (it may pick the nearest);
+    `timeout` (seconds) bounds opening and each read of a network stream; `reconnect` (seconds):
+    after the device is lost, try to open it again this often (default 1 for a stream URL, 0 =
+    never for a local camera).
     """
 
     media = "video"
 
     def __init__(self, device: int | str = 0, width: int | None = None, height: int | None = None,
-                 fps: float | None = None) -> None:
+                 fps: float | None = None, timeout: float = 5.0, reconnect: float | None = None) -> None:
         import cv2
 
         _quiet_opencv(cv2)
         self.name = f"camera {device}"
+        self.device, self.timeout = device, float(timeout)
+        self.reconnect = float(reconnect) if reconnect is not None else (1.0 if is_network(device) else 0.0)
         self._cv2 = cv2
-        self._capture = cv2.VideoCapture(device)
+        self._modes = ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
+                       (cv2.CAP_PROP_FPS, fps), (cv2.CAP_PROP_BUFFERSIZE, 1))
+        self._capture = self._open()
         if not self._capture.isOpened():
             raise MediaError(f"{self.name}: cannot open it (no such device, or busy); "
                              "try another --camera INDEX, a video file, or --no-video")
-        for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
-                            (cv2.CAP_PROP_FPS, fps), (cv2.CAP_PROP_BUFFERSIZE, 1)):
-            if value:
-                self._capture.set(prop, value)
         self.frames = 0
+
+    def _open(self):
+        cv2 = self._cv2
+        if is_network(self.device):  # bounded waits: a dead stream must fail, not hang the reader
+            ms = int(1000 * self.timeout)
+            capture = cv2.VideoCapture(self.device, cv2.CAP_FFMPEG,
+                                       [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        else:
+            capture = cv2.VideoCapture(self.device)
+        if capture.isOpened():
+            for prop, value in self._modes:
+                if value:
+                    capture.set(prop, value)
+        return capture
 
     def read(self) -> tuple[float, np.ndarray] | None:
         ok, frame = self._capture.read()
@@ -59,8 +90,31 @@ class Camera:
         self.frames += 1
         return time.monotonic(), self._cv2.cvtColor(frame, self._cv2.COLOR_BGR2RGB)
 
+    def reopen(self) -> bool:
+        """Release the device and open it again; True when it opened (the next `read()` tells the rest)."""
+        self._capture.release()
+        self._capture = self._open()
+        return bool(self._capture.isOpened())
+
     def close(self) -> None:
         self._capture.release()
+
+    @staticmethod
+    def list_devices() -> list[tuple[str, str]]:
+        """The camera indices OpenCV opens here, each with its frame size: [("0", "640x480"), ...]."""
+        import cv2
+
+        _quiet_opencv(cv2)
+        found = []
+        for index in CAMERA_INDICES:
+            capture = cv2.VideoCapture(index)
+            try:
+                if capture.isOpened():
+                    width, height = (int(capture.get(p)) for p in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+                    found.append((str(index), f"{width}x{height}" if width and height else "opens"))
+            finally:
+                capture.release()
+        return found
 
 
 class VideoFile:
@@ -126,22 +180,31 @@ class VideoFile:
         self._capture.release()
 
 
+def _sounddevice():
+    try:
+        import sounddevice
+    except (ImportError, OSError):  # OSError: the PortAudio library itself is missing
+        raise MediaError(MIC_EXTRA_HINT) from None
+    return sounddevice
+
+
 class Microphone:
     """A sound card input through sounddevice (PortAudio), kept in a ring buffer of `keep` seconds.
 
-    `device`: an index, a name (or part of one) as `python -m sounddevice` lists them, or
+    `device`: an index, a name (or part of one) as `emofuse live --list-devices` lists them, or
     None/"default". `sample_rate`: default the device's own rate (extractors resample).
+    `stall`: seconds without any sound data (not even silence) after which the device counts as
+    lost (PortAudio's ALSA-to-PulseAudio bridge may take ~2 s to deliver its first block).
     """
 
     media = "audio"
 
-    def __init__(self, device: int | str | None = None, sample_rate: int | None = None, keep: float = 10.0) -> None:
-        try:
-            import sounddevice
-        except (ImportError, OSError):  # OSError: the PortAudio library itself is missing
-            raise MediaError(MIC_EXTRA_HINT) from None
+    def __init__(self, device: int | str | None = None, sample_rate: int | None = None, keep: float = 10.0,
+                 stall: float = 5.0) -> None:
+        sounddevice = _sounddevice()
         device = None if device in (None, "", "default") else device
         self.name = f"microphone {device if device is not None else '(default)'}"
+        self.stall = float(stall)
         try:
             info = sounddevice.query_devices(device, "input")
             self.sample_rate = int(sample_rate or info["default_samplerate"])
@@ -154,25 +217,37 @@ class Microphone:
         self._written = 0  # samples received since start()
         self._lock = threading.Lock()
         self._started = self._closed = False
+        self._last_data = 0.0  # time.monotonic() of the newest block (or of start())
 
     def _callback(self, indata, frames, time_info, status) -> None:
         samples = np.asarray(indata, dtype=np.float32).reshape(len(indata), -1)[:, 0]
         size = self._ring.size
-        samples = samples[-size:]
         with self._lock:
             at = self._written % size
+            written = self._written + samples.size
+            samples = samples[-size:]
             first = min(samples.size, size - at)
             self._ring[at: at + first] = samples[:first]
             self._ring[: samples.size - first] = samples[first:]
-            self._written += samples.size
+            self._written = written
+            self._last_data = time.monotonic()
 
     def start(self) -> None:
+        self._last_data = time.monotonic()
         self._stream.start()
         self._started = True
 
+    def heard(self) -> float:
+        """Seconds of sound received since `start()`."""
+        with self._lock:
+            return self._written / self.sample_rate
+
     def latest(self, seconds: float) -> np.ndarray | None:
-        if self._started and not self._closed and not self._stream.active:
-            raise MediaError(f"{self.name}: the input stream stopped (device lost?)")
+        if self._started and not self._closed:
+            if not self._stream.active:
+                raise MediaError(f"{self.name}: the input stream stopped (device lost?)")
+            if self.stall > 0 and time.monotonic() - self._last_data > self.stall:
+                raise MediaError(f"{self.name}: no sound data for {self.stall:g} s (device lost?)")
         n = int(round(seconds * self.sample_rate))
         out = np.zeros(n, dtype=np.float32)
         with self._lock:
@@ -188,6 +263,25 @@ class Microphone:
             self._stream.stop()
         finally:
             self._stream.close()
+
+    @staticmethod
+    def list_devices() -> list[tuple[str, str]]:
+        """The sound inputs PortAudio sees: [("pulse", "#0, ALSA, 32 channels, 44100 Hz, default"), ...]."""
+        sounddevice = _sounddevice()
+        try:
+            devices = sounddevice.query_devices()
+            default = sounddevice.default.device[0]
+            apis = [api["name"] for api in sounddevice.query_hostapis()]
+        except Exception as exc:  # PortAudioError
+            raise MediaError(f"cannot list the sound devices ({exc})") from None
+        found = []
+        for index, info in enumerate(devices):
+            if info["max_input_channels"] > 0:
+                api = apis[info["hostapi"]] if 0 <= info["hostapi"] < len(apis) else "?"
+                text = (f"#{index}, {api}, {info['max_input_channels']} channels, "
+                        f"{info['default_samplerate']:.0f} Hz" + (", default" if index == default else ""))
+                found.append((info["name"], text))
+        return found
 
 
 class AudioFile:
@@ -209,6 +303,10 @@ class AudioFile:
 
     def start(self) -> None:
         self._start = time.monotonic()
+
+    def heard(self) -> float:
+        """Seconds of the file played since `start()`."""
+        return 0.0 if self._start is None else min(self.duration, time.monotonic() - self._start)
 
     def latest(self, seconds: float) -> np.ndarray | None:
         now = time.monotonic() - (self._start if self._start is not None else time.monotonic())

@@ -197,7 +197,8 @@ def test_the_voice_alone_gives_rows_and_q_stops_the_run(fake_components, tmp_pat
             return self.calls > 30
 
     rows = []
-    options = AnalysisOptions(audio_features="energy", audio_classifier="loud-angry", video=False, segment=0.1)
+    options = AnalysisOptions(audio_features="energy", audio_classifier="loud-angry", voice_activity="loud",
+                              video=False, segment=0.1)  # the fake mic's tone is speech to the "loud" detector
     session = LiveSession(Pipeline(options), None, FakeMic(), on_segment=rows.append, view=QuitAfter())
     report = session.run()
     assert report.stopped_by == "user" and report.elapsed > 0

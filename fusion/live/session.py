@@ -21,7 +21,7 @@ from ..runner import Pipeline, _check_score_list
 from ..threads import quiet_blas
 from ..tracking import FaceTracker
 from ..table import COLUMNS, segment_row
-from ..types import EmotionScores, FaceEvidence, SegmentResult, VoiceEvidence
+from ..types import EmotionScores, FaceEvidence, SegmentResult, VoiceEvidence, scores_of
 from .people import LivePersons
 from .sources import (
     LatestFrame,
@@ -30,6 +30,7 @@ from .sources import (
     _close_quietly,
     _describe,
     _source_name,
+    merge_voice,
     open_source,
 )
 from .views import LiveState, NullView, make_view
@@ -77,8 +78,9 @@ class _Pending:
 
     faces: list[EmotionScores] = dataclasses.field(default_factory=list)
     most: int = 0
-    voices: list[EmotionScores] = dataclasses.field(default_factory=list)
+    voices: list[EmotionScores | VoiceEvidence] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
+    speech: list[float] = dataclasses.field(default_factory=list)  # the voice thread's speech share, tick by tick
 
 
 class SegmentBook:
@@ -110,12 +112,16 @@ class SegmentBook:
 
     def _close(self, end: float) -> None:
         pending = self._open.pop(self.next, _Pending())
-        face, voice = EmotionScores.mean(pending.faces), EmotionScores.mean(pending.voices)
+        face = EmotionScores.mean(pending.faces)
+        evidence = [v if isinstance(v, VoiceEvidence) else VoiceEvidence(v) for v in pending.voices]
+        voice = merge_voice(evidence, pending.speech)
         errors = list(pending.errors)
         fused = self.fuse(face, voice, errors)
         start = self.next * self.segment
         self.next += 1
-        self.emit(SegmentResult(start, max(start, end), face, voice, fused, pending.most, tuple(dict.fromkeys(errors))))
+        speech = round(float(np.mean(pending.speech)), 3) if pending.speech else None
+        self.emit(SegmentResult(start, max(start, end), face, scores_of(voice), fused, pending.most,
+                                tuple(dict.fromkeys(errors)), voice_speech=speech))
 
 
 # --------------------------------------------------------------------------- the session
@@ -135,6 +141,8 @@ class LiveReport:
     delays: collections.deque = dataclasses.field(default_factory=lambda: collections.deque(maxlen=100_000))
     failures: list[str] = dataclasses.field(default_factory=list)
     stopped_by: str = ""
+    short_voice: int = 0  # voice verdicts on a shorter window than the classifier's (speech just begun)
+    reconnects: int = 0  # times a lost camera came back
 
     @property
     def fps(self) -> float:
@@ -171,9 +179,9 @@ class LiveSession:
     # -- components ----------------------------------------------------------------------------
 
     def _fuse(self, face, voice, errors: list[str]) -> EmotionScores | None:
-        """Fuse a segment's (or the moment's) mean face and voice scores, passed as evidence."""
+        """Fuse a segment's (or the moment's) mean face scores and voice scores or evidence."""
         return self.pipeline.fuse(FaceEvidence(face) if face is not None else None,
-                                  VoiceEvidence(voice) if voice is not None else None, errors)
+                                  VoiceEvidence(voice) if isinstance(voice, EmotionScores) else voice, errors)
 
     def _emit(self, result: SegmentResult) -> None:
         self.report.segments += 1
@@ -233,6 +241,7 @@ class LiveSession:
                     _close_quietly(source)  # never release a device another thread is still reading
             if voice is not None:
                 self._take_voice(voice)
+                report.short_voice = voice.short
             report.elapsed = end
             self._book.finish(end)
             if self._persons is not None:
@@ -257,6 +266,8 @@ class LiveSession:
             if voice is not None and self._take_voice(voice):
                 changed = True
             for kind, worker in list(alive.items()):
+                for event, detail in worker.notices():
+                    self._source_notice(kind, worker, event, detail, alive)
                 if worker.ended:
                     del alive[kind]
                     self._source_stopped(kind, worker, alive)
@@ -294,10 +305,11 @@ class LiveSession:
 
     def _take_voice(self, voice: VoiceWorker) -> bool:
         results = voice.take()
-        for at, scores, errors in results:
+        for at, evidence, speech, errors in results:
             pending = self._book.at(at - self._t0)
-            if scores is not None:
-                pending.voices.append(scores)
+            if evidence is not None:
+                pending.voices.append(evidence)
+            pending.speech.append(speech)
             pending.errors.extend(errors)
         if results:
             self.state.voice = voice.current
@@ -310,8 +322,11 @@ class LiveSession:
     def _source_stopped(self, kind: str, worker, alive: dict) -> None:
         if worker.error is None:
             return  # a file standing in for a device came to its end
+        self._source_failed(kind, worker, worker.error, alive)
+
+    def _source_failed(self, kind: str, worker, error: BaseException, alive: dict, retry: str = "") -> None:
         name = _source_name(worker.source, "camera" if kind == "video" else "microphone")
-        reason = _describe(worker.error)
+        reason = _describe(error)
         text = reason if reason.startswith(name) else f"{name}: {reason}"
         self.report.failures.append(text)
         self._book.at(time.monotonic() - self._t0).errors.append(f"{kind} source failed: {text}")
@@ -319,8 +334,18 @@ class LiveSession:
             self.state.frame, self.state.boxes, self.state.face_scores, self.state.face = None, [], [], None
         else:
             self.state.voice, self.state.has_voice = None, False
-        going_on = " and ".join("the camera" if k == "video" else "the microphone" for k in alive)
-        self.message(f"emofuse: error: {text}" + (f"; going on with {going_on}" if going_on else ""))
+        going_on = " and ".join("the camera" if k == "video" else "the microphone" for k in alive if k != kind)
+        self.message(f"emofuse: error: {text}" + (f"; going on with {going_on}" if going_on else "") + retry)
+
+    def _source_notice(self, kind: str, worker, event: str, detail, alive: dict) -> None:
+        """A device lost while it is being reopened ("lost"), or back ("back", seconds away)."""
+        if event == "lost":
+            every = float(getattr(worker.source, "reconnect", 0) or 0)
+            self._source_failed(kind, worker, detail, alive, f"; reopening it every {every:g} s")
+        elif event == "back":
+            self.report.reconnects += 1
+            name = _source_name(worker.source, "camera" if kind == "video" else "microphone")
+            self.message(f"emofuse: {name}: back after {detail:.1f} s")
 
     def _update_pace(self) -> None:
         s, r = self.state, self.report
