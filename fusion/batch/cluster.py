@@ -102,7 +102,7 @@ def run_on_cluster(address: str, job: Job, tasks: Sequence[FileTask], timeout: f
             futures[future] = task
         from distributed import as_completed
 
-        for future in as_completed(list(futures)):
+        for future in as_completed(list(futures), loop=client.loop):
             task = futures.pop(future)
             yield _row_of(future, task)
     finally:
