@@ -15,7 +15,8 @@ each with the in-sync face on the left and on the right; and
 Each file is decoded as the runner does (OpenCV grab; frames retrieved only when used), Haar
 boxes at 4 frames/s (full-frame detection 1/s, tracked in between: `FaceTracker`), tracks by
 side. Mouth patches are sampled per mode: `analysed` (the 4/s analysed frames only), `pairs`
-(each analysed frame and the next), `every2` (every 2nd frame), `every` (every frame). For each
+(each analysed frame and the next), `every2` (every 2nd frame), `every` (every frame), `N/s`
+(a fixed time grid of N a second, e.g. `12.5/s`). For each
 1 s segment with speech, `SpeakerFinder.speaker` must name the in-sync face (nobody for
 offscreen). Cost: per frame and per second of a one-person 640x480 25 fps clip. Figures are
 printed, never asserted; 6 clips of one actor measure nothing statistically.
@@ -81,14 +82,15 @@ def _ffmpeg_audio(path: Path) -> np.ndarray:
     return np.frombuffer(out.stdout, np.float32)
 
 
-def load_clips(folder: Path = CREMA) -> list[Clip]:
-    """Every .flv in `folder`, sorted: frames (RGB) and audio cut or padded to the video's length."""
+def load_clips(folder: Path = CREMA, fps: float | None = None) -> list[Clip]:
+    """Every .flv in `folder`, sorted: frames (RGB) and audio cut or padded to the video's length;
+    with `fps`, the frames resampled to that rate (the nearest frame in time)."""
     import cv2
 
-    clips = []
+    clips, target = [], fps
     for path in sorted(folder.glob("*.flv")):
         capture = cv2.VideoCapture(str(path))
-        fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+        native = capture.get(cv2.CAP_PROP_FPS) or 25.0
         frames = []
         while True:
             ok, frame = capture.read()
@@ -97,8 +99,12 @@ def load_clips(folder: Path = CREMA) -> list[Clip]:
             frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
         capture.release()
         audio = _ffmpeg_audio(path)
-        n = int(round(len(frames) / fps * RATE))
-        clips.append(Clip(frames, np.pad(audio[:n], (0, max(0, n - len(audio)))), fps))
+        if target and target != native:
+            count = int(round(len(frames) / native * target))
+            frames = [frames[min(len(frames) - 1, int(round(i * native / target)))] for i in range(count)]
+        rate = target or native
+        n = int(round(len(frames) / rate * RATE))
+        clips.append(Clip(frames, np.pad(audio[:n], (0, max(0, n - len(audio)))), rate))
     if not clips:
         raise FileNotFoundError(f"no .flv clips in {folder}")
     return clips
@@ -180,17 +186,20 @@ def analysed_indices(count: int, fps: float, sample_fps: float = ANALYSED_FPS) -
     return out
 
 
-def mouth_frame(mode: str, index: int, analysed: set[int]) -> bool:
-    """Whether `mode` cuts a mouth patch from frame `index`."""
+def mouth_frames(mode: str, count: int, fps: float, analysed: set[int]) -> set[int]:
+    """The frame indices `mode` cuts mouth patches from ("N/s": a fixed time grid of N a second,
+    as the runner's between-samples callback spaces them)."""
     if mode == "analysed":
-        return index in analysed
+        return set(analysed)
     if mode == "pairs":
-        return index in analysed or index - 1 in analysed
+        return set(analysed) | {i + 1 for i in analysed}
     if mode == "every2":
-        return index % 2 == 0
+        return set(range(0, count, 2))
     if mode == "every":
-        return True
-    raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        return set(range(count))
+    if mode.endswith("/s"):
+        return analysed_indices(count, fps, float(mode[:-2]))
+    raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)} or N/s")
 
 
 class MouthSampler:
@@ -233,10 +242,11 @@ def attribute(path: Path, modes: Sequence[str], finder_options: dict | None = No
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     analysed = analysed_indices(count + 2 * int(fps), fps)
+    wanted = {mode: mouth_frames(mode, count + 2 * int(fps), fps, analysed) for mode in modes}
     index = 0
     while capture.grab():
         t = index / fps
-        want = [s for s in samplers if mouth_frame(s.mode, index, analysed)]
+        want = [s for s in samplers if index in wanted[s.mode]]
         if index in analysed or want:
             ok, bgr = capture.retrieve()
             if not ok:
@@ -396,7 +406,7 @@ def run_cost(clips: Sequence[Clip], workdir: Path, modes: Sequence[str], repeats
     print(f"{'mode':9s}{'patches/s':>10s}{'extra retrieves/s':>19s}{'added ms per s of video':>25s}"
           f"{'x-realtime if base is ' + str(BASE_REALTIME):>30s}")
     for mode in modes:
-        sampled = {i for i in range(count) if mouth_frame(mode, i, analysed)}
+        sampled = mouth_frames(mode, count, fps, analysed) & set(range(count))
         extra = len(sampled - analysed) / seconds
         added = extra * retrieve_ms + len(sampled) / seconds * patch_ms
         factor = 1 / (1 / BASE_REALTIME + added / 1000)
@@ -422,6 +432,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=4, help="clip orders to build sequences from (1-6)")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--fps", type=float, default=None, help="resample the clips to this frame rate first")
     parser.add_argument("--windows", default="", help="SpeakerFinder windows to compare, e.g. 3,4,6 (seconds)")
     parser.add_argument("--no-cost", action="store_true")
     parser.add_argument("--no-accuracy", action="store_true")
@@ -431,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from emofuse.speaking import SpeakerFinder
 
     modes = [m for m in args.modes.split(",") if m]
-    clips = load_clips()
+    clips = load_clips(fps=args.fps)
     default = SpeakerFinder()
     print(f"{len(clips)} CREMA-D clips, {clips[0].fps:.2f} fps; SpeakerFinder(window={default.window}, "
           f"min_score={default.min_score}, max_lag={default.max_lag}, smooth={default.smooth}, "

@@ -4,8 +4,9 @@ The mouth of a person who speaks moves when the loudness of the voice changes (s
 close it). So, per face track: the grey mouth patch is sampled on a run of frames, its motion
 between consecutive samples is kept as one number, and over a window around a segment that
 motion is correlated (Pearson) with the change of the soundtrack's log energy over the same
-intervals, trying small audio-video lags. The best-correlated face speaks if its score clears a
-threshold; otherwise nobody visible does (the speaker is off-screen, or nobody speaks).
+intervals, at small audio-video lags and, for the chance level, at unrelated ones. The face
+whose synchrony stands highest above its chance level speaks if it clears a threshold;
+otherwise nobody visible does (the speaker is off-screen, or nobody speaks).
 Measured on real talking faces (CREMA-D) in `docs/speaking.md` / `benchmarks/speaker_bench.py`.
 """
 from __future__ import annotations
@@ -130,6 +131,8 @@ class SpeakerFinder:
         return self.max_lag + FAR_LAGS[1]
 
     def add(self, track: int, time: float, motion: float, span: float | None = None) -> None:
+        """`track`'s mouth moved by `motion` from `time - span` (default: its previous `add`) to
+        `time`. Times of one track must not go back (ValueError); NaN motions are skipped."""
         last = self._last.get(track)
         if last is not None and time < last:
             raise ValueError(f"track {track}: mouth motion at {time:.3f} s after one at {last:.3f} s")
@@ -190,10 +193,10 @@ class SpeakerFinder:
             m = m[m[:, 0] - m[:, 1] >= lo - 1e-9]
             if len(m) < self.min_samples:
                 continue
-            ends, begins, motion = m[:, 0], m[:, 0] - m[:, 1], m[:, 2]
+            ends, spans, motion = m[:, 0], m[:, 1], m[:, 2]
             change = np.abs(np.interp(ends + lags, times, values, FLOOR_DB, FLOOR_DB)
-                            - np.interp(begins + lags, times, values, FLOOR_DB, FLOOR_DB))
-            r = _pearson_rows(change, motion)
+                            - np.interp(ends - spans + lags, times, values, FLOOR_DB, FLOOR_DB))
+            r = _pearson_rows(change / spans, motion / spans)  # rates: spans may differ
             null = r[len(near):]
             out[track] = float((r[:len(near)].max() - np.median(null)) / max(float(np.std(null)), SPREAD_FLOOR))
         return out
