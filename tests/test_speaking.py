@@ -46,16 +46,18 @@ def face_frame(opening: float) -> np.ndarray:
     return frame
 
 
-def feed(finder: SpeakerFinder, track: int, openness: np.ndarray, delay: float = 0.0) -> None:
-    """Mouth motion of a face whose mouth follows `openness` `delay` seconds late, every frame."""
-    previous = None
-    for i in range(int(len(openness) / 100 * FPS)):
+def feed(finder: SpeakerFinder, track: int, openness: np.ndarray, delay: float = 0.0, steps=(1,)) -> None:
+    """Mouth motion of a face whose mouth follows `openness` `delay` seconds late, on frames
+    `steps` apart in turn (1: every frame)."""
+    previous, i, n = None, 0, 0
+    while i < int(len(openness) / 100 * FPS):
         t = i / FPS
         k = int(round((t - delay) * 100))
         patch = mouth_patch(face_frame(openness[k] if 0 <= k < len(openness) else 0.0), BOX)
         if previous is not None:
             finder.add(track, t, mouth_motion(previous, patch))
         previous = patch
+        i, n = i + steps[n % len(steps)], n + 1
 
 
 def envelope_of(samples: np.ndarray, hop: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
@@ -167,6 +169,24 @@ def test_the_in_sync_mouth_is_chosen_over_a_delayed_one(talk):
     # a mouth slightly ahead of the voice (lip movements lead sound) still matches
     speaker, scores = finder.speaker(times, env, 3.0, 4.0, [2, 3])
     assert speaker == 3 and scores[3] > scores[2]
+
+
+def test_irregularly_spaced_mouth_samples_compare_as_rates():
+    openness = syllables(8.0)
+    times, env = envelope_of(tone(openness))
+    finder = SpeakerFinder()
+    feed(finder, 1, openness, steps=(1, 3))
+    feed(finder, 2, openness, delay=0.4, steps=(1, 3))
+    speaker, scores = finder.speaker(times, env, 3.0, 4.0, [1, 2])
+    assert speaker == 1 and scores[2] < finder.min_score, scores
+    # a mouth moving at one steady rate, sampled at uneven intervals: its motions follow the
+    # intervals, as the envelope's changes do, but that is no synchrony
+    steady, rng, t = SpeakerFinder(), np.random.default_rng(0), 0.0
+    while t < 8.0:
+        span = float(rng.choice([0.04, 0.08, 0.12]))
+        t += span
+        steady.add(9, t, 3.0 * span, span=span)
+    assert [steady.scores(times, env, s, s + 1, [9])[9] for s in (2.0, 5.0)] == pytest.approx([0.0, 0.0], abs=1e-6)
 
 
 def test_a_score_just_under_the_threshold_is_nobody(talk):
