@@ -299,6 +299,10 @@ def test_cluster_flag_without_distributed_or_scheduler_is_one_clear_line(batch_c
     code, err = run(capsys, str(root), "-o", str(tmp_path / "out"), "--cluster", "tcp://127.0.0.1:1")
     assert code == 1 and err.strip().endswith('--cluster needs Dask distributed, which is not installed: '
                                               'pip install "emofuse[cluster]"')
-    monkeypatch.setenv("EMOFUSE_CLUSTER", "tcp://127.0.0.1:1")
-    code, err = run(capsys, str(root), "-o", str(tmp_path / "out"), "--jobs", "2")
+    code, err = run(capsys, str(root), "-o", str(tmp_path / "out"), "--cluster", "tcp://127.0.0.1:1", "--jobs", "2")
     assert code == 1 and "--jobs is for this machine" in err
+    monkeypatch.setenv("EMOFUSE_CLUSTER", "tcp://127.0.0.1:1")  # the variable is used in batch mode...
+    code, err = run(capsys, str(root), "-o", str(tmp_path / "out"))
+    assert code == 1 and "--cluster needs Dask distributed" in err
+    code, err = run(capsys, str(root), "-o", str(tmp_path / "out"), "--jobs", "1")  # ...unless --jobs says here
+    assert code == 0, err

@@ -22,9 +22,11 @@ CLUSTER_VARIABLE = "EMOFUSE_CLUSTER"
 INSTALL = 'pip install "emofuse[cluster]"'
 
 
-def cluster_address(flag: str | None) -> str | None:
-    """--cluster, else $EMOFUSE_CLUSTER, else None (run on this machine)."""
-    return flag or os.environ.get(CLUSTER_VARIABLE) or None
+def cluster_address(flag: str | None, jobs: int | None = None) -> str | None:
+    """--cluster, else $EMOFUSE_CLUSTER unless --jobs asks for this machine, else None (run here)."""
+    if flag or jobs:
+        return flag or None
+    return os.environ.get(CLUSTER_VARIABLE) or None
 
 
 def worker_check() -> str:

@@ -72,14 +72,14 @@ def run_batch(args: argparse.Namespace, options) -> int:
     0 when every input is done (now or before), 1 when any failed."""
     from .cluster import cluster_address
 
-    address = cluster_address(args.cluster)
-    if address and args.jobs:
+    address = cluster_address(args.cluster, args.jobs)
+    if args.cluster and args.jobs:
         raise EmofuseError("--jobs is for this machine; with --cluster the Dask workers set the parallelism")
     if not args.output:
         raise EmofuseError("batch analysis writes into a folder: add -o DIR/")
     batch = plan_batch(args, options)
     out = Path(batch.folder)
-    say = _Say(args.quiet, len(batch.tasks), len(batch.sources))
+    say = _Say(args.quiet)
     if batch.skipped_media:
         say.note(f"{batch.skipped_media} files that are not media skipped")
     from .journal import Journal, make_record, remove_stale_parts, run_lock
@@ -100,10 +100,12 @@ def run_batch(args: argparse.Namespace, options) -> int:
             rows[source] = {**row, "status": "skipped"}
         say.start(len(tasks), len(done_before))
         try:
+            by_source = {t.source: t for t in tasks}
             for row in _execute(args, address, batch.job, tasks, workers_lock, say):
+                row.setdefault("attempts", 1)
                 rows[row["source"]] = row
                 if row["status"] == "done":
-                    task = batch.by_source[row["source"]]
+                    task = by_source[row["source"]]
                     record = make_record(task.source, batch.job.fingerprint, task.state, task.outputs.values(), row)
                     if record is not None:
                         journal.append(record)
@@ -131,10 +133,6 @@ class Batch:
     tasks: list[FileTask]
     job: Job
     skipped_media: int
-
-    @property
-    def by_source(self) -> dict[str, FileTask]:
-        return {t.source: t for t in self.tasks}
 
 
 def plan_batch(args: argparse.Namespace, options) -> Batch:
@@ -170,7 +168,7 @@ def plan_batch(args: argparse.Namespace, options) -> Batch:
     }
     empty = {field: {} for field in ("targets", "plots", "sheets", "annotated", "reports")}
     job = Job(options, dataclasses.replace(plan, **empty), pipeline.components, fingerprint(settings),
-              strict=args.strict, single_thread=bool((args.jobs or 1) > 1 or cluster_address(args.cluster)))
+              strict=args.strict, single_thread=bool((args.jobs or 1) > 1 or cluster_address(args.cluster, args.jobs)))
     tasks = [FileTask(s, found.names[s], {role: str(Path(os.path.abspath(paths[s]))) for role, paths in roles.items()
                                           if s in paths}, _state(s, input_state))
              for s in found.sources]
@@ -240,8 +238,8 @@ def write_index(path: Path, rows: Iterable[dict]) -> Path:
 class _Say:
     """What the batch tells the user on stderr: a line per file (quiet: failures only), a summary."""
 
-    def __init__(self, quiet: bool, total: int, sources: int) -> None:
-        self.quiet, self.total, self.count = quiet, total, 0
+    def __init__(self, quiet: bool) -> None:
+        self.quiet, self.count, self.todo = quiet, 0, 0
 
     def note(self, text: str) -> None:
         if not self.quiet:
