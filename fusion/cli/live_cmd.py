@@ -4,14 +4,18 @@ from __future__ import annotations
 import argparse
 
 from emofuse.runner import AnalysisOptions
+from emofuse.voice_side import MIN_SPEECH
 
-from .options import add_component_arguments, add_detection_arguments, component_choices, parse_value, positive_float
+from .options import (add_component_arguments, add_detection_arguments, component_choices, parse_value, positive_float,
+                      share_value)
 
 EPILOG = """\
 examples:
   emofuse live                                  camera 0 and the default microphone, in a window
   emofuse live -o live.csv --duration 60        one CSV row per second, for a minute
+  emofuse live --list-devices                   the cameras and sound inputs found here
   emofuse live --camera 1 --mic "USB" --no-window
+  emofuse live --camera rtsp://10.0.0.7/stream  a network camera (opened again when it drops)
   emofuse live --camera clip.mp4 --mic clip.mp4 a file standing in for the camera and the mic
   emofuse live --no-audio                       faces only (no sounddevice needed)
   emofuse live --set camera.width=1280 --set mic.sample_rate=16000
@@ -41,11 +45,16 @@ def add_parser(sub) -> None:
     s.add_argument("--mic-source", metavar="NAME", help="media source plugin for --mic (default: guessed)")
     s.add_argument("--no-video", dest="video", action="store_false", help="no camera (voice only)")
     s.add_argument("--no-audio", dest="audio", action="store_false", help="no microphone (faces only)")
+    s.add_argument("--list-devices", action="store_true",
+                   help="list the cameras OpenCV opens by index and the sound inputs, then exit")
     p.add_argument("-o", "--output", metavar="CSV", help="write the timeline here, one row per segment as it ends")
     p.add_argument("--segment", type=positive_float, default=1.0, metavar="SECONDS", help="row length (default 1)")
     p.add_argument("--duration", type=positive_float, default=None, metavar="SECONDS",
                    help="stop after this long (default: until q, Esc or Ctrl-C)")
     add_detection_arguments(p)
+    p.add_argument("--min-speech", type=share_value, default=MIN_SPEECH, metavar="SHARE",
+                   help=f"share of the last --segment seconds the voice-activity detector must hear as speech "
+                        f"for a voice verdict (default {MIN_SPEECH:g})")
     p.add_argument("--no-window", dest="window", action="store_false",
                    help="no OpenCV window: a view in the terminal instead")
     add_component_arguments(p, "component option, repeatable; KIND may also be camera or mic "
@@ -68,16 +77,56 @@ def split_source_options(items: list[str] | None) -> tuple[dict[str, dict[str, o
     return sources, rest
 
 
+def list_devices(components=None) -> list[tuple[str, str, list[tuple[str, str]] | str]]:
+    """(media source name, its media, [(device, description)] or why it cannot list) for every
+    media source plugin with a `list_devices()`."""
+    from emofuse.errors import EmofuseError
+    from emofuse.plugin_manager import get_components
+
+    components = components or get_components()
+    found = []
+    for entry in components["media_source"]:
+        lister = getattr(entry.factory, "list_devices", None)
+        if not callable(lister):
+            continue
+        try:
+            devices = [(str(device), str(text)) for device, text in lister()]
+        except EmofuseError as exc:
+            devices = str(exc)
+        except Exception as exc:  # a third-party plugin's failure is its own line, not a crash
+            devices = f"{type(exc).__name__}: {exc}"
+        found.append((entry.name, str(getattr(entry.factory, "media", "?")), devices))
+    return found
+
+
+def print_devices(found) -> None:
+    """The table of `emofuse live --list-devices`, with the flag that picks each device."""
+    for name, media, devices in found:
+        flag = "--camera" if media == "video" else "--mic"
+        pick = "" if name in ("camera", "microphone") else f" --{'camera' if media == 'video' else 'mic'}-source {name}"
+        print(f"{name} ({media}): {flag} DEVICE{pick}")
+        if isinstance(devices, str):
+            print(f"  cannot list them: {devices}")
+        elif not devices:
+            print("  none found" + ("; a video file or a stream URL (rtsp://, http://) works too" if media == "video" else ""))
+        width = max((len(device) for device, _ in devices or []), default=0)
+        for device, text in devices if not isinstance(devices, str) else []:
+            print(f"  {device.ljust(width)}  {text}")
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from emofuse.live import LiveOptions, choose_source, print_report, run_live
     from emofuse.runner import Pipeline
 
+    if args.list_devices:
+        print_devices(list_devices())
+        return 0
     sources, rest = split_source_options(args.component_options)
     options = AnalysisOptions(
         segment=args.segment, fps=None, detect_fps=args.detect_fps, track=args.track, video=args.video, audio=args.audio,
-        **component_choices(args, rest),
+        min_speech=args.min_speech, **component_choices(args, rest),
     )
     output = Path(args.output) if args.output else None
     live = LiveOptions(

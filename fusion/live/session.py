@@ -201,9 +201,14 @@ class LiveSession:
             if p.options.persons:
                 self._persons = LivePersons(p)
         if self.audio is not None:
-            p.audio_classifier
+            p.audio_classifier, p.voice_activity
         p.fusion
-        try:  # warm-up: the first call of a compiled model is slow
+        try:  # warm-up: the first call of a compiled model is slow (Silero's: ~1.7 s)
+            if self.audio is not None:  # at the source's rate: resampling has a first call too
+                rate = int(self.audio.sample_rate)
+                noise = (0.1 * np.random.default_rng(0).standard_normal(rate)).astype(np.float32)
+                p.voice_activity.speech(noise, rate)
+                p.classify_voice(noise, rate, [])
             if self.video is not None:
                 p.face_detector.detect(np.zeros((240, 320, 3), np.uint8))
                 p.visual_classifier.classify([np.zeros((64, 64, 3), np.uint8)])
