@@ -35,7 +35,7 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
                         "(# comments; relative to LIST's folder)")
     g.add_argument("--jobs", type=jobs_value, metavar="N|auto",
                    help="analyse N files at a time in worker processes, each loading the models once "
-                        "and using one core ('auto': the cores available). Default: one at a time, here")
+                        "with one thread each ('auto': the cores available). Default: one at a time, here")
     g.add_argument("--cluster", metavar="ADDRESS",
                    help="send the files to a Dask scheduler (tcp://HOST:8786; default $EMOFUSE_CLUSTER); "
                         "its workers read the inputs and write the outputs on shared storage")
