@@ -305,6 +305,13 @@ def decide(record: dict, min_score: float) -> str | None:
     return best if scored[best] >= min_score else None
 
 
+def _spread(values: list[float]) -> str:
+    """median [10th, 90th percentile]"""
+    if not values:
+        return "-"
+    return f"{np.median(values):.2f} [{np.quantile(values, 0.1):.2f}, {np.quantile(values, 0.9):.2f}]"
+
+
 def report_accuracy(records: list[dict], min_score: float, thresholds: Sequence[float]) -> None:
     cases = list(dict.fromkeys(r["case"] for r in records))
     modes = list(dict.fromkeys(r["mode"] for r in records))
@@ -341,8 +348,7 @@ def report_accuracy(records: list[dict], min_score: float, thresholds: Sequence[
         sync = [r[r["speaker"]] for r in rs if r["speaker"] and r[r["speaker"]] is not None]
         off = [max(v for v in (r["left"], r["right"]) if v is not None) for r in rs
                if not r["speaker"] and (r["left"] is not None or r["right"] is not None)]
-        q = lambda v: f"{np.median(v):.2f} [{np.quantile(v, 0.1):.2f}, {np.quantile(v, 0.9):.2f}]" if v else "-"  # noqa: E731
-        print(f"{mode:9s} in-sync {q(sync)}   offscreen {q(off)}")
+        print(f"{mode:9s} in-sync {_spread(sync)}   offscreen {_spread(off)}")
 
 
 def run_cost(clips: Sequence[Clip], workdir: Path, modes: Sequence[str], repeats: int = 5) -> None:
@@ -402,7 +408,8 @@ def run_cost(clips: Sequence[Clip], workdir: Path, modes: Sequence[str], repeats
     grab_ms, retrieve_ms, patch_ms = (float(np.median(v)) / 1e6 for v in (grab_ns, retrieve_ns, patch_ns))
     print(f"\nCost on a one-person 640x480 25 fps clip ({seconds:.1f} s, {count} frames; medians of "
           f"{repeats} passes): grab {grab_ms:.3f} ms per frame, retrieve (decoded -> BGR) {retrieve_ms:.3f} ms "
-          f"per frame, MouthRecorder.see (steady box, mouth_patch, mouth_motion, SpeakerFinder.add) {patch_ms:.3f} ms per patch")
+          f"per frame, MouthRecorder.see (steady box, mouth_patch, mouth_motion, SpeakerFinder.add) "
+          f"{patch_ms:.3f} ms per patch")
     print(f"{'mode':9s}{'patches/s':>10s}{'extra retrieves/s':>19s}{'added ms per s of video':>25s}"
           f"{'x-realtime if base is ' + str(BASE_REALTIME):>30s}")
     for mode in modes:
