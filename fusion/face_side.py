@@ -124,12 +124,12 @@ class TrackBook:
 def segment_faces(frames, bounds: Sequence[tuple[float, float]],
                   find_faces: Callable[[float, np.ndarray, list[str]], list[FaceBox] | None],
                   linker: TrackLinker, book: TrackBook, is_cut: Callable[[np.ndarray], bool] | None,
-                  on_face: Callable[[float, int, FaceBox, np.ndarray], None] | None = None,
+                  on_frame: Callable[[float, list[tuple[int, FaceBox]], np.ndarray], None] | None = None,
                   ) -> Iterator[FaceSegment]:
     """For each segment of `bounds`: a FaceSegment. `frames` hands out the (time, frame) pairs of a
     segment by `frames.until(end)`; `find_faces(time, frame, errors)` gives a frame's boxes (None on
-    failure); `is_cut(frame)` says whether a frame starts a new shot; `on_face(time, key, box, frame)`
-    sees each linked face on its frame (the speaker finder's mouth motion)."""
+    failure); `is_cut(frame)` says whether a frame starts a new shot; `on_frame(time, faces, frame)`
+    sees each analysed frame with its (track key, box) pairs (the speaker finder's mouth motion)."""
     for _, end in bounds:
         segment = FaceSegment([])
         for time, frame in frames.until(end):
@@ -139,18 +139,16 @@ def segment_faces(frames, bounds: Sequence[tuple[float, float]],
                 book.cut(time)
             book.close_before(time)
             boxes = find_faces(time, frame, segment.errors)
-            if boxes is None:
-                continue
-            found = 0
-            for key, box in linker.link(time, boxes):
+            linked = []
+            for key, box in linker.link(time, boxes or []):
                 crop = box.crop(frame)
                 if not crop.size:
                     continue
-                found += 1
+                linked.append((key, box))
                 segment.faces.append(SeenFace(time, key, box, crop.copy()))
                 book.see(time, key, box, frame)
-                if on_face is not None:
-                    on_face(time, key, box, frame)
-            segment.most = max(segment.most, found)
+            if on_frame is not None:
+                on_frame(time, linked, frame)
+            segment.most = max(segment.most, len(linked))
         yield segment
     book.finish()

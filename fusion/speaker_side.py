@@ -4,26 +4,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from .speaking import SpeakerFinder, mouth_motion, mouth_patch, speech_envelope
+from .speaking import MouthRecorder, speech_envelope
 from .types import FaceBox
 
 #: Envelope resolution (seconds per value).
 ENVELOPE_HOP = 0.01
 
 
-class MouthRecorder:
-    """Feeds `finder` the mouth motion of each track between its consecutive analysed frames."""
+class MouthFeed:
+    """Feeds a `MouthRecorder` the faces of each analysed frame and, between them, the same faces'
+    boxes on the frames in between (mouth motion needs ~12 frames a second; faces are found 4 times)."""
 
-    def __init__(self, finder: SpeakerFinder) -> None:
-        self.finder = finder
-        self._last: dict[int, np.ndarray] = {}
+    def __init__(self, recorder: MouthRecorder) -> None:
+        self.recorder = recorder
+        self._current: list[tuple[int, FaceBox]] = []
 
-    def see(self, time: float, key: int, box: FaceBox, frame: np.ndarray) -> None:
-        patch = mouth_patch(frame, box)
-        previous = self._last.get(key)
-        self._last[key] = patch
-        if previous is not None:
-            self.finder.add(key, time, mouth_motion(previous, patch))
+    def analysed(self, time: float, linked: list[tuple[int, FaceBox]], frame: np.ndarray) -> None:
+        """An analysed frame and its faces (track key, box); tracks not on it are lost."""
+        keys = {key for key, _ in linked}
+        for key, _ in self._current:
+            if key not in keys:
+                self.recorder.lost(key)
+        self._current = list(linked)
+        for key, box in linked:
+            self.recorder.see(time, key, box, frame)
+
+    def between(self, time: float, frame: np.ndarray) -> None:
+        """A frame between analysed ones (BGR or RGB: the patch averages the channels)."""
+        for key, box in self._current:
+            self.recorder.see(time, key, box, frame)
 
 
 class EnvelopeBook:

@@ -111,7 +111,7 @@ def test_feature_mismatch_is_refused_with_a_clear_message(fake_components, media
 
 
 def test_bad_options_are_clear_errors():
-    with pytest.raises(EmofuseError, match="--segment"):
+    with pytest.raises(EmofuseError, match="^segment must be > 0"):
         AnalysisOptions(segment=0)
     with pytest.raises(EmofuseError, match="unknown component kinds"):
         AnalysisOptions(component_options={"speaker": {}})

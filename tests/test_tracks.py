@@ -99,12 +99,12 @@ def test_frame_side_links_faces_cuts_shots_and_embeds_each_track_when_it_ends():
     segments = list(segment_faces(
         _Frames((t, frame) for t in times), [(0, 1), (1, 2), (2, 3), (3, 4)],
         lambda t, f, errors: [FaceBox(100, 80, 60, 60)], TrackLinker(), book,
-        lambda f: False, on_face=lambda t, k, b, f: seen.append((t, k))))
+        lambda f: False, on_frame=lambda t, linked, f: seen.append((t, [k for k, _ in linked]))))
     assert [s.sampled for s in segments] == [4, 4, 4, 4] and all(s.most == 1 for s in segments)
     assert {s.faces[0].track for s in segments} == {1}
     assert embedded == [EMBED_CROPS]  # one track, embedded once, at the end, with a few crops
     assert book.tracks[1].embeddings.shape == (EMBED_CROPS, 2) and book.tracks[1].crops == []
-    assert len(seen) == 16
+    assert len(seen) == 16 and all(keys == [1] for _, keys in seen)
 
 
 
