@@ -104,16 +104,23 @@ class Camera:
         """The camera indices OpenCV opens here, each with its frame size: [("0", "640x480"), ...]."""
         import cv2
 
-        _quiet_opencv(cv2)
+        logging = getattr(getattr(cv2, "utils", None), "logging", None)
+        level = logging.getLogLevel() if logging else None
+        if logging:  # every index that does not open is an error line from some backend: not here
+            logging.setLogLevel(logging.LOG_LEVEL_SILENT)
         found = []
-        for index in CAMERA_INDICES:
-            capture = cv2.VideoCapture(index)
-            try:
-                if capture.isOpened():
-                    width, height = (int(capture.get(p)) for p in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
-                    found.append((str(index), f"{width}x{height}" if width and height else "opens"))
-            finally:
-                capture.release()
+        try:
+            for index in CAMERA_INDICES:
+                capture = cv2.VideoCapture(index)
+                try:
+                    if capture.isOpened():
+                        width, height = (int(capture.get(p)) for p in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+                        found.append((str(index), f"{width}x{height}" if width and height else "opens"))
+                finally:
+                    capture.release()
+        finally:
+            if logging:
+                logging.setLogLevel(level)
         return found
 
 

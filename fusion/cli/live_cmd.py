@@ -107,10 +107,11 @@ def print_devices(found) -> None:
         print(f"{name} ({media}): {flag} DEVICE{pick}")
         if isinstance(devices, str):
             print(f"  cannot list them: {devices}")
-        elif not devices:
+            continue
+        if not devices:
             print("  none found" + ("; a video file or a stream URL (rtsp://, http://) works too" if media == "video" else ""))
-        width = max((len(device) for device, _ in devices or []), default=0)
-        for device, text in devices if not isinstance(devices, str) else []:
+        width = max((len(device) for device, _ in devices), default=0)
+        for device, text in devices:
             print(f"  {device.ljust(width)}  {text}")
 
 
