@@ -214,6 +214,8 @@ class LatestFrame(_SourceThread):
 MIN_VOICE_WINDOW = 0.5
 #: Sound kept before the first speech hop of the window (a detector hears an onset a little late).
 ONSET_MARGIN = 0.15
+#: The voice thread's first look, seconds after the start (then every `every` seconds).
+FIRST_TICK = 0.05
 
 
 class VoiceWorker(_SourceThread):
@@ -271,7 +273,7 @@ class VoiceWorker(_SourceThread):
         return float(heard()) if callable(heard) else time.monotonic() - self._started_at
 
     def _work(self) -> None:
-        due = time.monotonic() + self.every / 2  # at 0 nothing has been heard yet
+        due = time.monotonic() + min(FIRST_TICK, self.every / 2)  # at 0 nothing has been heard yet
         while not self._stop.wait(max(0.0, due - time.monotonic())):
             due = max(due + self.every, time.monotonic())
             total = int(round(self.heard() * self.rate))
