@@ -423,3 +423,7 @@ def print_report(report: LiveReport, output: Path | None) -> None:
         median = report.delay(50)
         console.print(f"  {report.fps:.1f} frames/s analysed, {report.dropped} dropped; "
                       f"capture-to-label delay {1000 * median:.0f} ms (median)")
+    if report.short_voice:
+        console.print(f"  {report.short_voice} voice labels on a shorter window than the classifier's (speech just begun)")
+    if report.reconnects:
+        console.print(f"  the camera came back {report.reconnects} time(s) after a drop")
