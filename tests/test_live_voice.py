@@ -272,21 +272,10 @@ def test_the_session_reports_the_loss_once_and_the_return():
 def test_a_microphone_that_goes_quiet_counts_as_lost(monkeypatch):
     from emofuse.plugins.media_sources import Microphone
 
-    class Stream:
-        def __init__(self, callback, **kw):
-            self.callback, self.active = callback, False
-
-        def start(self):
-            self.active = True
-
-        def stop(self):
-            self.active = False
-
-        def close(self):
-            pass
+    from .test_live_sources import _FakeStream
 
     fake = types.SimpleNamespace(query_devices=lambda device, kind: {"default_samplerate": 8000.0},
-                                 InputStream=lambda device, channels, samplerate, dtype, callback: Stream(callback))
+                                 InputStream=_FakeStream)
     monkeypatch.setitem(__import__("sys").modules, "sounddevice", fake)
     mic = Microphone("usb", stall=0.2)
     mic.start()
