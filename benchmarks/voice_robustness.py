@@ -1,0 +1,123 @@
+"""Robustness table of a voice model on RAVDESS: 8-class accuracy per recording condition.
+
+Each file is put under the condition as recorded (silence included), then goes the evaluation's
+way: silence trimmed, MFCC features, per-utterance normalisation, 2 s windows averaged. The
+shipped `ravdess-cnn` (LiteRT export when up to date) on its held-out actors 17-20 by default:
+
+    .venv/bin/python benchmarks/voice_robustness.py --data ../shared/data/ravdess --actors 17-20
+    .venv/bin/python benchmarks/voice_robustness.py --data ... --model runs/x.keras --conditions clean,white5
+
+Features per condition are cached in $TMPDIR/emofuse-voice-robustness (they do not depend on the
+model). Prints accuracy and the drop from clean in points; --json for one object.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emofuse.plugins.ravdess_cnn.conditions import CONDITIONS, apply_condition
+
+BAR_POINTS = 10.0  # issue 17: no condition more than 10 points under clean
+
+
+def condition_features(files, extractor, condition: str, cache_dir: Path) -> list[np.ndarray]:
+    """Normalised features of every file under `condition` (cached by files, spec and condition)."""
+    from emofuse.plugins.ravdess_cnn.data import load_audio
+    from emofuse.plugins.ravdess_cnn.features import normalize, trim_silence
+
+    key = hashlib.sha256(json.dumps([condition, dict(extractor.feature_spec),
+                                     [str(f.path.resolve()) for f in files]], sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir / f"{condition}-{key}.npz"
+    if path.exists():
+        with np.load(path) as npz:
+            return list(np.split(npz["x"], npz["offsets"][1:-1]))
+    feats = []
+    for i, f in enumerate(files):
+        y, rate = load_audio(f.path)
+        y, rate = apply_condition(condition, y, rate, seed=i)
+        feats.append(normalize(extractor.extract(trim_silence(y, rate), rate)))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part.npz")
+    np.savez(tmp, x=np.concatenate(feats), offsets=np.cumsum([0] + [len(x) for x in feats]))
+    tmp.replace(path)
+    return feats
+
+
+def robustness(data: str, actors=None, model: str | None = None, conditions=CONDITIONS, threads: int | None = 1,
+               backend: str = "auto", cache_dir: Path | None = None) -> dict:
+    """{'model', 'backend', 'n', 'rows': [{condition, accuracy, drop, seconds}]}; drop in points vs clean."""
+    from emofuse.plugins.mfcc import MfccExtractor
+    from emofuse.plugins.ravdess_cnn.classifier import RavdessCnnClassifier
+    from emofuse.plugins.ravdess_cnn.data import find_ravdess
+    from emofuse.plugins.ravdess_cnn.train import utterance_logits
+
+    cache_dir = cache_dir or Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "emofuse-voice-robustness"
+    index = find_ravdess(data, actors)
+    classifier = RavdessCnnClassifier(model=model, threads=threads, backend=backend)
+    extractor = MfccExtractor.from_spec(classifier.feature_spec)
+    rows, clean = [], None
+    for condition in conditions:
+        started = time.time()
+        feats = condition_features(index.files, extractor, condition, cache_dir)
+        logits = utterance_logits(classifier._model.predict_on_batch, feats, classifier.window_frames)
+        accuracy = float(np.mean(logits.argmax(1) == index.labels))
+        if condition == "clean":
+            clean = accuracy
+        rows.append({"condition": condition, "accuracy": accuracy, "seconds": round(time.time() - started, 1)})
+        print(f"  {condition}: {accuracy:.3f} ({rows[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
+    for row in rows:
+        row["drop"] = None if clean is None else round(100 * (clean - row["accuracy"]), 1)
+    return {"model": str(classifier.model_path), "backend": classifier.backend, "n": len(index.files),
+            "actors": index.actors, "rows": rows}
+
+
+def format_table(result: dict) -> str:
+    lines = ["| condition | 8-class accuracy | drop vs clean (points) |", "|---|--:|--:|"]
+    for row in result["rows"]:
+        drop = "" if row["drop"] is None or row["condition"] == "clean" else f"{row['drop']:+.1f}"
+        mark = " **(> 10)**" if row["drop"] is not None and row["drop"] > BAR_POINTS else ""
+        lines.append(f"| {row['condition']} | {100 * row['accuracy']:.1f} % | {drop}{mark} |")
+    drops = [r["drop"] for r in result["rows"] if r["drop"] is not None and r["condition"] != "clean"]
+    if drops:
+        worst = max(result["rows"], key=lambda r: -1e9 if r["drop"] is None else r["drop"])
+        lines.append(f"\nworst: {worst['condition']} ({worst['drop']:+.1f} points); mean drop {np.mean(drops):.1f}; "
+                     f"conditions more than {BAR_POINTS:.0f} points under clean: "
+                     f"{sum(d > BAR_POINTS for d in drops)}/{len(drops)}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    from emofuse.plugins.ravdess_cnn.data import parse_actors
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="../shared/data/ravdess")
+    p.add_argument("--actors", default="17-20")
+    p.add_argument("--model", help="a .keras model (the shipped one when not given)")
+    p.add_argument("--backend", default="auto", choices=("auto", "litert", "keras"))
+    p.add_argument("--conditions", default=",".join(CONDITIONS))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    started = time.time()
+    result = robustness(args.data, parse_actors(args.actors), args.model, args.conditions.split(","), args.threads,
+                        args.backend)
+    result["wall_seconds"] = round(time.time() - started, 1)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['model']} ({result['backend']}) on {result['n']} files of actors "
+              f"{args.actors}; {result['wall_seconds']:.0f} s")
+        print(format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
