@@ -7,48 +7,22 @@ shipped `ravdess-cnn` (LiteRT export when up to date) on its held-out actors 17-
     .venv/bin/python benchmarks/voice_robustness.py --data ../shared/data/ravdess --actors 17-20
     .venv/bin/python benchmarks/voice_robustness.py --data ... --model runs/x.keras --conditions clean,white5
 
-Features per condition are cached in $TMPDIR/emofuse-voice-robustness (they do not depend on the
-model). Prints accuracy and the drop from clean in points; --json for one object.
+Features per condition are cached beside the training features ($TMPDIR/emofuse-voice-cache;
+they do not depend on the model). Prints accuracy and the drop from clean in points; --json for one object.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from emofuse.plugins.ravdess_cnn.conditions import CONDITIONS, apply_condition
+from emofuse.plugins.ravdess_cnn.conditions import CONDITIONS
 
 BAR_POINTS = 10.0  # issue 17: no condition more than 10 points under clean
-
-
-def condition_features(files, extractor, condition: str, cache_dir: Path) -> list[np.ndarray]:
-    """Normalised features of every file under `condition` (cached by files, spec and condition)."""
-    from emofuse.plugins.ravdess_cnn.data import load_audio
-    from emofuse.plugins.ravdess_cnn.features import normalize, trim_silence
-
-    key = hashlib.sha256(json.dumps([condition, dict(extractor.feature_spec),
-                                     [str(f.path.resolve()) for f in files]], sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir / f"{condition}-{key}.npz"
-    if path.exists():
-        with np.load(path) as npz:
-            return list(np.split(npz["x"], npz["offsets"][1:-1]))
-    feats = []
-    for i, f in enumerate(files):
-        y, rate = load_audio(f.path)
-        y, rate = apply_condition(condition, y, rate, seed=i)
-        feats.append(normalize(extractor.extract(trim_silence(y, rate), rate)))
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part.npz")
-    np.savez(tmp, x=np.concatenate(feats), offsets=np.cumsum([0] + [len(x) for x in feats]))
-    tmp.replace(path)
-    return feats
 
 
 def robustness(data: str, actors=None, model: str | None = None, conditions=CONDITIONS, threads: int | None = 1,
@@ -56,17 +30,18 @@ def robustness(data: str, actors=None, model: str | None = None, conditions=COND
     """{'model', 'backend', 'n', 'rows': [{condition, accuracy, drop, seconds}]}; drop in points vs clean."""
     from emofuse.plugins.mfcc import MfccExtractor
     from emofuse.plugins.ravdess_cnn.classifier import RavdessCnnClassifier
+    from emofuse.plugins.ravdess_cnn.condition_cache import condition_features
     from emofuse.plugins.ravdess_cnn.data import find_ravdess
+    from emofuse.plugins.ravdess_cnn.features import normalize
     from emofuse.plugins.ravdess_cnn.train import utterance_logits
 
-    cache_dir = cache_dir or Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "emofuse-voice-robustness"
     index = find_ravdess(data, actors)
     classifier = RavdessCnnClassifier(model=model, threads=threads, backend=backend)
     extractor = MfccExtractor.from_spec(classifier.feature_spec)
     rows, clean = [], None
     for condition in conditions:
         started = time.time()
-        feats = condition_features(index.files, extractor, condition, cache_dir)
+        feats = [normalize(f) for f in condition_features(index.files, extractor, condition, cache_dir)]
         logits = utterance_logits(classifier._model.predict_on_batch, feats, classifier.window_frames)
         accuracy = float(np.mean(logits.argmax(1) == index.labels))
         if condition == "clean":

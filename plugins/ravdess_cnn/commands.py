@@ -37,6 +37,9 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--checkpoint-dir", metavar="D", help="per-epoch checkpoints; OUTPUT with .ckpt when not given")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoints in --checkpoint-dir")
     parser.add_argument("--no-augment", action="store_true", help="skip the offline speed/pitch/noise copies")
+    parser.add_argument("--augment", choices=("default", "conditions", "none"), default=None,
+                        help="offline copies: default (speed/pitch/noise20), conditions (random recording "
+                             "conditions of the robustness table: noise, room, telephone, MP3/AAC, pitch, tempo), none")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and 1 s crops (smoke tests)")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
     parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
@@ -55,7 +58,7 @@ def run_train(args) -> int:
     meta = train_voice_model(
         args.data, args.output, val_actors=parse_actors(args.val_actors), epochs=args.epochs, seed=args.seed,
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
-        augment=not args.no_augment, cache_dir=args.cache_dir, threads=args.threads,
+        augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads,
     )
     from emofuse.plugins.litert import export_litert
 
@@ -104,6 +107,12 @@ def run_evaluate(args) -> int:
         print(format_report(metrics, f"ravdess-cnn on {metrics['n']} files of actors {format_actors(metrics['actors'])}"))
         print(f"\n7-class accuracy (calm -> neutral): {metrics['accuracy_7']:.3f}")
     return 0
+
+
+def _augment_mode(args) -> str:
+    if args.no_augment and args.augment not in (None, "none"):
+        raise EmofuseError("--no-augment and --augment conflict")
+    return "none" if args.no_augment else (args.augment or "default")
 
 
 def _log_to_stderr() -> None:

@@ -5,6 +5,10 @@ Recipe: MFCC+delta features of silence-trimmed utterances, cached with offline a
 SpecAugment masks and mixup; AdamW with cosine decay and label smoothing; several members with
 different seeds averaged into one `.keras` model; a softmax temperature fitted on the validation
 actors (it does not change which class wins). Never a random file split.
+
+`augment="conditions"` adds to those offline copies `CONDITION_COPIES` more of every training
+file, each file under a random recording condition of the robustness table at a random strength
+(noise, room, telephone band, MP3/AAC 32 kbps, pitch, tempo; `conditions.random_condition`).
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from emofuse.errors import DatasetError
 from emofuse.labels import RAVDESS_LABELS
 
 from .cache import AUGMENTATIONS, file_features
+from .condition_cache import condition_features
 from .data import RavdessIndex, find_ravdess, format_actors
 from .features import WINDOW_FRAMES, normalize, split_windows
 from .model import TINY_WIDTHS, WIDTHS, build_ensemble, build_voice_model, stats_pooling
@@ -30,6 +35,8 @@ from .model import TINY_WIDTHS, WIDTHS, build_ensemble, build_voice_model, stats
 log = logging.getLogger(__name__)
 
 DEFAULT_VAL_ACTORS = (17, 18, 19, 20)
+AUGMENT_MODES = ("default", "conditions", "none")
+CONDITION_COPIES = 6
 
 
 @dataclasses.dataclass
@@ -190,15 +197,21 @@ def train_voice_model(
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     tiny: bool = False,
-    augment: bool = True,
+    augment: bool | str = True,
     cache_dir: str | Path | None = None,
     threads: int | None = None,
+    condition_copies: int = CONDITION_COPIES,
 ) -> dict:
     """Train on every actor of `data` except `val_actors`; save the ensemble to `output` (+ `.json`).
 
     The validation actors are only measured (each epoch) and used to fit the softmax temperature;
-    no file of theirs is ever trained on. Returns the metadata written beside the model.
+    no file of theirs is ever trained on. `augment`: True/"default" (offline speed, pitch, noise
+    copies), "conditions" (those plus `condition_copies` random-condition copies), False/"none".
+    Returns the metadata written beside the model.
     """
+    mode = {True: "default", False: "none"}.get(augment, augment) if isinstance(augment, bool) else augment
+    if mode not in AUGMENT_MODES:
+        raise DatasetError(f"unknown augmentation {augment!r}; choose from {', '.join(AUGMENT_MODES)}")
     set_threads(threads)
     import keras
 
@@ -215,7 +228,8 @@ def train_voice_model(
     if tiny:
         cfg = dataclasses.replace(cfg, widths=TINY_WIDTHS, dense=8, frames=100, batch_size=8)
     extractor = extractor_for_training()
-    variants = ("orig",) + (AUGMENTATIONS if augment else ())
+    variants = ("orig",) + (AUGMENTATIONS if mode != "none" else ())
+    copies = [f"random:{k}" for k in range(condition_copies)] if mode == "conditions" else []
     log.info("features for %d training files (%s) and %d validation files", len(train_index),
              ", ".join(variants), len(val_index))
     # one cache entry for every file found (training and validation actors alike), then split
@@ -223,6 +237,8 @@ def train_voice_model(
     is_val = np.isin([f.actor for f in index.files], val_set)
     train_feats = {v: _normalised([x for x, held in zip(f, is_val) if not held]) for v, f in every.items()}
     val_feats = _normalised([x for x, held in zip(every["orig"], is_val) if held])
+    for copy in copies:  # training files only: validation actors are never augmented
+        train_feats[copy] = _normalised(condition_features(train_index.files, extractor, copy, cache_dir))
     labels, val_labels = train_index.labels, val_index.labels
     checkpoint_dir = Path(checkpoint_dir or Path(output).with_suffix(".ckpt"))
     trained, histories = [], []
@@ -251,7 +267,7 @@ def train_voice_model(
         "seed": seed,
         "epochs": epochs,
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
-        "augmentations": list(variants[1:]),
+        "augmentations": list(variants[1:]) + [f"conditions ({len(copies)} random-condition copies)"] * bool(copies),
         "member_val_accuracy": [h.get("val_accuracy", [None])[-1] for h in histories],
         "wall_seconds": round(time.time() - started, 1),
         "keras": keras.__version__,

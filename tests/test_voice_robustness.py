@@ -1,0 +1,115 @@
+"""The recording conditions of the voice robustness table and `--augment conditions` training."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emofuse.plugins.ravdess_cnn.conditions import (
+    CONDITIONS, active_power, add_noise, apply_condition, random_condition,
+)
+
+from .voice_helpers import voice, write_ravdess
+
+RATE = 16000
+
+
+def _speech() -> np.ndarray:
+    return voice(2.0, RATE, seed=1).astype(np.float64)
+
+
+def _band_energy(y: np.ndarray, rate: int, lo: float, hi: float) -> float:
+    spectrum = np.abs(np.fft.rfft(y)) ** 2
+    f = np.fft.rfftfreq(len(y), 1 / rate)
+    return float(spectrum[(f >= lo) & (f < hi)].sum())
+
+
+@pytest.mark.parametrize("colour", ["white", "pink"])
+@pytest.mark.parametrize("snr", [20.0, 10.0, 5.0])
+def test_noise_is_mixed_at_the_asked_snr(colour, snr):
+    x = _speech()
+    y = add_noise(x, RATE, snr, colour, np.random.default_rng(0))
+    measured = 10 * np.log10(active_power(x, RATE) / np.mean((y - x) ** 2))
+    assert abs(measured - snr) < 0.5
+
+
+def test_noise_condition_names_give_their_snr():
+    x = _speech()
+    y5, _ = apply_condition("white5", x, RATE)
+    y20, _ = apply_condition("white20", x, RATE)
+    n5, n20 = np.mean((y5 - x) ** 2), np.mean((y20 - x) ** 2)
+    assert 10 * np.log10(n5 / n20) == pytest.approx(15.0, abs=0.5)
+
+
+def test_telephone_band_is_8khz_and_removes_energy_under_300_hz():
+    t = np.arange(2 * RATE) / RATE
+    x = 0.3 * np.sin(2 * np.pi * 150 * t) + 0.3 * np.sin(2 * np.pi * 1000 * t) + 0.3 * np.sin(2 * np.pi * 5000 * t)
+    y, rate = apply_condition("telephone", x, RATE)
+    assert rate == 8000 and len(y) == len(x) // 2
+    kept = _band_energy(y, rate, 900, 1100) / _band_energy(x, RATE, 900, 1100) * 4  # 2x fewer samples: 4x energy
+    low = _band_energy(y, rate, 100, 200) / _band_energy(x, RATE, 100, 200) * 4
+    assert kept > 0.5          # the voice band passes
+    assert low < 0.05          # 150 Hz is more than 13 dB down
+
+
+def test_reverb_spreads_an_impulse_and_keeps_the_peak():
+    x = np.zeros(RATE)
+    x[100] = 0.5
+    y, rate = apply_condition("reverb", x, RATE, seed=3)
+    assert rate == RATE and np.max(np.abs(y)) == pytest.approx(0.5, rel=1e-3)
+    assert np.sum(np.abs(y[RATE // 10:]) > 1e-3) > 100     # a tail after 0.1 s
+
+
+@pytest.mark.parametrize("codec", ["mp3-32k", "aac-32k"])
+def test_codec_roundtrip_keeps_length_and_most_of_the_signal(codec):
+    x = _speech()
+    y, rate = apply_condition(codec, x, RATE)
+    assert rate == RATE and abs(len(y) - len(x)) < 0.1 * RATE
+    n = min(len(x), len(y))
+    # a codec delay may shift the signal: compare the energy, not the samples
+    assert np.mean(y[:n] ** 2) == pytest.approx(np.mean(x[:n] ** 2), rel=0.3)
+    assert not np.allclose(y[:n], x[:n], atol=1e-3)
+
+
+def test_speed_changes_duration_and_pitch_does_not():
+    x = _speech()
+    slow, _ = apply_condition("speed0.9", x, RATE)
+    fast, _ = apply_condition("speed1.1", x, RATE)
+    up, _ = apply_condition("pitch+2", x, RATE)
+    assert len(slow) == pytest.approx(len(x) / 0.9, rel=0.01)
+    assert len(fast) == pytest.approx(len(x) / 1.1, rel=0.01)
+    assert len(up) == len(x)
+
+
+def test_every_condition_runs_and_unknown_names_are_refused():
+    x = _speech()[: RATE // 2]
+    for name in CONDITIONS:
+        y, rate = apply_condition(name, x, RATE)
+        assert y.dtype == np.float32 and np.max(np.abs(y)) < 1.0 and len(y) > 0
+    with pytest.raises(ValueError, match="unknown condition"):
+        apply_condition("underwater", x, RATE)
+
+
+def test_random_condition_is_seeded():
+    x = _speech()[: RATE // 2]
+    a = random_condition(x, RATE, np.random.default_rng([1, 2]))
+    b = random_condition(x, RATE, np.random.default_rng([1, 2]))
+    assert a[1] == b[1] and np.array_equal(a[0], b[0])
+
+
+@pytest.mark.slow
+def test_train_with_condition_augmentation(tmp_path):
+    from emofuse.cli import main
+
+    data = tmp_path / "ravdess"
+    write_ravdess(data, actors=(1, 2, 3))
+    out = tmp_path / "m.keras"
+    args = ["train", "voice", "--data", str(data), "--val-actors", "3", "--epochs", "1", "--members", "1",
+            "--tiny", "--augment", "conditions", "--output", str(out), "--cache-dir", str(tmp_path / "cache"),
+            "--threads", "1"]
+    assert main(args) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert any(a.startswith("conditions (6 ") for a in meta["augmentations"])
+    assert len(list((tmp_path / "cache").glob("cond-random*.npz"))) == 6
+    assert main(args[:-2] + ["--no-augment", "--output", str(tmp_path / "n.keras")]) == 1  # conflicting options
