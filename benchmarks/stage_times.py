@@ -49,7 +49,7 @@ STAGES = [
     ("voice: features + classifier", "emofuse.runner", "Pipeline.classify_voice"),
     ("speech envelope", "emofuse.speaker_side", "EnvelopeBook.add"),
     ("fusion", "emofuse.runner", "Pipeline.fuse"),
-    ("end: persons (all below)", "emofuse.runner", "_Walk.people"),
+    ("end: persons (all below)", "emofuse.walk", "FrameWalk.people"),
     ("end: clustering tracks into persons", "emofuse.persons", "cluster_tracks"),
     ("end: speaker finding", "emofuse.speaking", "SpeakerFinder.speaker"),
     ("end: people per segment", "emofuse.runner", "build_people"),

