@@ -52,7 +52,7 @@ STAGES = [
     ("end: persons (all below)", "emofuse.walk", "FrameWalk.people"),
     ("end: clustering tracks into persons", "emofuse.persons", "cluster_tracks"),
     ("end: speaker finding", "emofuse.speaking", "SpeakerFinder.speaker"),
-    ("end: people per segment", "emofuse.runner", "build_people"),
+    ("end: people per segment", "emofuse.walk", "build_people"),
 ]
 
 
