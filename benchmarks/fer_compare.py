@@ -49,7 +49,7 @@ from fer.fer import FER
 from fer.classes import Video
 logging.getLogger("fer").setLevel(logging.WARNING)
 path, mode, sample_fps, repeat = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
-detector = FER()
+detector = FER(use_tflite=sys.argv[5] == "tflite")
 loaded = time.perf_counter()
 
 def video_analyze():
@@ -105,18 +105,19 @@ def fer_python(path: str | Path | None = None) -> Path:
     return python
 
 
-def run_fer(python: Path, clip: Path, mode: str, sample_fps: float, repeat: int) -> dict:
+def run_fer(python: Path, clip: Path, mode: str, sample_fps: float, repeat: int, backend: str = "tflite") -> dict:
     """One fer child process: {"whole", "whole_cpu": wall and CPU seconds of the process, "load",
     "first", "warm", "warm_cpu", "counts"}.
 
-    `mode` is "video" (fer's Video.analyze) or "frames" (detect_emotions on emofuse's frames).
+    `mode` is "video" (fer's Video.analyze) or "frames" (detect_emotions on emofuse's frames);
+    `backend` "tflite" (fer's default since 25.x: its int8 TensorFlow Lite model) or "keras".
     `whole` covers start-up, imports, model loading and every run; with repeat=0 it is the
     whole command on one analysis.
     """
     with tempfile.TemporaryDirectory(prefix="fer-bench-") as cwd:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", QT_QPA_PLATFORM="offscreen")
         start, start_cpu = time.perf_counter(), children_cpu()
-        out = subprocess.run([str(python), "-c", FER_CHILD, str(clip), mode, str(sample_fps), str(repeat)],
+        out = subprocess.run([str(python), "-c", FER_CHILD, str(clip), mode, str(sample_fps), str(repeat), backend],
                              capture_output=True, text=True, cwd=cwd, env=env)
         whole, whole_cpu = time.perf_counter() - start, children_cpu() - start_cpu
     if out.returncode != 0:
@@ -141,7 +142,8 @@ def clip_seconds_and_frames(clip: Path) -> tuple[float, int]:
     return frames / fps, frames
 
 
-def compare(clip: Path, python: Path, sample_fps: float = 4.0, repeat: int = 1, label: str = "") -> dict:
+def compare(clip: Path, python: Path, sample_fps: float = 4.0, repeat: int = 1, label: str = "",
+            backend: str = "tflite") -> dict:
     """Time emofuse (defaults) and fer (both ways) on `clip`; print the figures and return them."""
     from speed import child, timed_cpu  # benchmarks/speed.py: emofuse in child processes
 
@@ -157,16 +159,16 @@ def compare(clip: Path, python: Path, sample_fps: float = 4.0, repeat: int = 1, 
     # whole commands first (fresh processes), then the warm analyses, alternating emofuse and fer
     emo_whole, emo_whole_cpu = timed_cpu([sys.executable, "-m", "emofuse", "analyze", str(clip),
                                           "-o", str(work / "emofuse.csv"), "-q"])
-    fer_video_whole = run_fer(python, clip, "video", sample_fps, 0)
-    fer_frames_whole = run_fer(python, clip, "frames", sample_fps, 0)
+    fer_video_whole = run_fer(python, clip, "video", sample_fps, 0, backend)
+    fer_frames_whole = run_fer(python, clip, "frames", sample_fps, 0, backend)
     emo = child(clip, fps=sample_fps, repeat=repeat)
-    fer_video = run_fer(python, clip, "video", sample_fps, repeat)
-    fer_frames = run_fer(python, clip, "frames", sample_fps, repeat)
+    fer_video = run_fer(python, clip, "video", sample_fps, repeat, backend)
+    fer_frames = run_fer(python, clip, "frames", sample_fps, repeat, backend)
 
     every, video_faces = fer_video["counts"]
     analysed, frame_faces = fer_frames["counts"]
     print(f"{head}clip {clip.name}: {seconds:.1f} s, {frames} frames; faces sampled {sample_fps:g}/s "
-          f"(fer Video.analyze: every {every}th frame)")
+          f"(fer Video.analyze: every {every}th frame; fer network: {backend})")
     print(f"{head}faces classified: emofuse {emo['face_crops']} face crops in {emo['segments_with_faces']} of "
           f"{emo['segments']} segments; fer: frames with a face, detect_emotions {frame_faces} of {analysed} "
           f"analysed, Video.analyze {video_faces}")
@@ -200,6 +202,8 @@ def main() -> None:
     parser.add_argument("--sample-fps", type=float, default=4.0, help="faces analysed per second (emofuse default 4)")
     parser.add_argument("--repeat", type=int, default=1, help="timed warm runs after the warm-up (best is kept)")
     parser.add_argument("--fer-python", help=f"python of the fer venv (default {DEFAULT_FER_PYTHON})")
+    parser.add_argument("--fer-backend", choices=("tflite", "keras"), default="tflite",
+                        help="fer's network: its TensorFlow Lite model (its default) or the Keras one")
     args = parser.parse_args()
     python = fer_python(args.fer_python)
     sys.path.insert(0, str(HERE))
@@ -211,7 +215,8 @@ def main() -> None:
         clip = (clips.one_person_clip(work / "one.mp4", args.seconds) if args.persons == 1 else
                 clips.multi_person_clip(work / "multi.mp4", args.seconds, args.persons))
     print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} (2 cores: compare ratios)")
-    compare(clip, python, args.sample_fps, args.repeat, label=f"{args.persons} person(s)" if args.clip is None else "")
+    compare(clip, python, args.sample_fps, args.repeat, label=f"{args.persons} person(s)" if args.clip is None else "",
+            backend=args.fer_backend)
     print(f"load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 

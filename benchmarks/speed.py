@@ -1,6 +1,7 @@
 """Speed and memory of `emofuse analyze`, printed as figures (never asserted).
 
-    python benchmarks/speed.py [--seconds 60] [--long 240] [--persons-only] [--fer [--fer-python PATH]]
+    python benchmarks/speed.py [--seconds 60] [--long 240] [--persons-only]
+                               [--fer [--fer-python PATH] [--fer-backend tflite|keras]]
 
 Builds 640x480 25 fps clips with a speech-like soundtrack (benchmarks/clips.py): one person (the
 astronaut portrait, swaying), and three different people side by side with a shot cut every 20 s
@@ -166,6 +167,8 @@ def main() -> None:
                         help="only the one- and multi-person figures (and --fer), not the rest")
     parser.add_argument("--fer", action="store_true", help="also compare with the fer package (fer_compare.py)")
     parser.add_argument("--fer-python", help="python of the fer venv (default: .bench-fer/bin/python)")
+    parser.add_argument("--fer-backend", choices=("tflite", "keras"), default="tflite",
+                        help="fer's network: its TensorFlow Lite model (its default) or the Keras one")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     import clips
@@ -192,8 +195,8 @@ def main() -> None:
     if python is not None:
         from fer_compare import compare
 
-        compare(one, python, label="one person")
-        compare(multi, python, label="3 persons")
+        compare(one, python, label="one person", backend=args.fer_backend)
+        compare(multi, python, label="3 persons", backend=args.fer_backend)
     print(f"load average after: {load()}")
 
 
