@@ -10,18 +10,15 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from emofuse.errors import EmofuseError
 
+from .index import INDEX, INDEX_COLUMNS, IndexFile, write_index  # noqa: F401 - re-exported
 from .inputs import has_magic, is_url
 from .work import FileTask, Job, analyse_one
-
-#: The batch's table of inputs, in the output folder.
-INDEX = "index.csv"
-INDEX_COLUMNS = ("path", "status", "error", "duration", "segments", "persons", "dominant", "share", "seconds",
-                 "attempts", "outputs")
 
 
 def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +69,7 @@ def run_batch(args: argparse.Namespace, options) -> int:
     0 when every input is done (now or before), 1 when any failed."""
     from .cluster import cluster_address
 
+    started = time.perf_counter()
     address = cluster_address(args.cluster, args.jobs)
     if args.cluster and args.jobs:
         raise EmofuseError("--jobs is for this machine; with --cluster the Dask workers set the parallelism")
@@ -83,8 +81,8 @@ def run_batch(args: argparse.Namespace, options) -> int:
     if batch.skipped_media:
         say.note(f"{batch.skipped_media} files that are not media skipped")
     from .journal import Journal, make_record, remove_stale_parts, run_lock
+    from .report import BatchProgress
 
-    rows: dict[str, dict] = {}
     with run_lock(out) as workers_lock:
         journal = Journal(out)
         records = journal.load()
@@ -96,25 +94,33 @@ def run_batch(args: argparse.Namespace, options) -> int:
                 tasks.append(task)
         remove_stale_parts(p for t in tasks for p in t.outputs.values())
         journal.rewrite(records.values())
+        index = IndexFile(out / INDEX, batch.sources)
         for source, row in done_before.items():
-            rows[source] = {**row, "status": "skipped"}
+            index.rows[source] = {**row, "status": "skipped"}
+        index.write()
         say.start(len(tasks), len(done_before))
+        progress = BatchProgress([t.source for t in tasks], enabled=not args.quiet and sys.stderr.isatty())
         try:
-            by_source = {t.source: t for t in tasks}
-            for row in _execute(args, address, batch.job, tasks, workers_lock, say):
-                row.setdefault("attempts", 1)
-                rows[row["source"]] = row
-                if row["status"] == "done":
-                    task = by_source[row["source"]]
-                    record = make_record(task.source, batch.job.fingerprint, task.state, task.outputs.values(), row)
-                    if record is not None:
-                        journal.append(record)
-                say.row(row)
+            with progress:
+                say.progress = progress
+                by_source = {t.source: t for t in tasks}
+                for row in _execute(args, address, batch.job, tasks, workers_lock, say):
+                    row.setdefault("attempts", 1)
+                    if row["status"] == "done":
+                        task = by_source[row["source"]]
+                        record = make_record(task.source, batch.job.fingerprint, task.state,
+                                             task.outputs.values(), row)
+                        if record is not None:
+                            journal.append(record)
+                    index.set(row)
+                    progress.finished(row)
+                    say.row(row)
         finally:
             journal.close()
-            write_index(out / INDEX, (rows[s] for s in batch.sources if s in rows))
-    failed = [r for r in rows.values() if r["status"] not in ("done", "skipped")]
-    say.end(rows.values(), failed, out / INDEX)
+            index.close()
+    rows = list(index.rows.values())
+    failed = [r for r in rows if r["status"] not in ("done", "skipped")]
+    say.end(rows, failed, out / INDEX, time.perf_counter() - started)
     return 1 if failed else 0
 
 
@@ -219,31 +225,23 @@ def _execute(args, address: str | None, job: Job, tasks: list[FileTask], workers
     return (analyse_one(job, task) for task in tasks)
 
 
-def write_index(path: Path, rows: Iterable[dict]) -> Path:
-    """DIR/index.csv: a row per input (path, status, error, duration, segments, persons, dominant,
-    share, seconds, attempts, outputs), written atomically."""
-    import csv
-
-    from emofuse.atomic import atomic_output
-
-    with atomic_output(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(INDEX_COLUMNS)
-        for row in rows:
-            values = {**row, "path": row["source"], "outputs": ";".join(row.get("outputs") or [])}
-            writer.writerow(["" if values.get(c) is None else values.get(c) for c in INDEX_COLUMNS])
-    return path
-
-
 class _Say:
-    """What the batch tells the user on stderr: a line per file (quiet: failures only), a summary."""
+    """What the batch tells the user on stderr: a line per file (quiet: failures only), above the
+    progress bar when one shows, and the summary (quiet: only when something failed)."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet, self.count, self.todo = quiet, 0, 0
+        self.progress = None  # a BatchProgress while the files run
+
+    def _print(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.say(text)
+        else:
+            print(text, file=sys.stderr)
 
     def note(self, text: str) -> None:
         if not self.quiet:
-            print(f"emofuse: {text}", file=sys.stderr)
+            self._print(f"emofuse: {text}")
 
     def start(self, todo: int, done: int) -> None:
         if done:
@@ -253,19 +251,23 @@ class _Say:
     def row(self, row: dict) -> None:
         self.count += 1
         for warning in row.get("warnings") or ():
-            print(f"emofuse: warning: {row['name']}: {warning}", file=sys.stderr)
+            self._print(f"emofuse: warning: {row['name']}: {warning}")
         if row["status"] != "done":
             error = row["error"] if row["error"].startswith(row["source"]) else f"{row['source']}: {row['error']}"
-            print(f"emofuse: error: {error}", file=sys.stderr)
+            self._print(f"emofuse: error: {error}")
         elif not self.quiet:
             dominant = f", dominant {row['dominant']} {row['share']:.0%}" if row["dominant"] else ""
-            print(f"[{self.count}/{self.todo}] {row['name']}: {row['segments']} segments{dominant} "
-                  f"({row['seconds']:.1f} s)", file=sys.stderr)
+            self._print(f"[{self.count}/{self.todo}] {row['name']}: {row['segments']} segments{dominant} "
+                        f"({row['seconds']:.1f} s)")
 
-    def end(self, rows, failed: list[dict], index: Path) -> None:
-        rows = list(rows)
+    def end(self, rows: list[dict], failed: list[dict], index: Path, wall: float) -> None:
+        self.progress = None
         done = sum(r["status"] == "done" for r in rows)
         skipped = sum(r["status"] == "skipped" for r in rows)
         text = f"{len(rows)} files: {done} analysed, {skipped} already complete, {len(failed)} failed; index: {index}"
         if failed or not self.quiet:
             print(f"emofuse: {text}", file=sys.stderr)
+        if not self.quiet:
+            from .report import print_summary
+
+            print_summary(rows, wall, index)
