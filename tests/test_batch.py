@@ -262,6 +262,8 @@ def test_run_killed_with_sigkill_resumes_to_the_outputs_of_an_uninterrupted_run(
     killed.wait(10)
     done_before = journal.read_text().count("\n")
     assert 1 <= done_before < 5
+    killed_index = index(out)  # whole (rewritten atomically), a row per input from the start
+    assert len(killed_index) == 5 and {r["status"] for r in killed_index.values()} <= {"done", "pending"}
     resumed = _batch_process(root, out, *slow)
     assert resumed.wait(120) == 0, resumed.stderr.read()
     assert outputs(out) == outputs(tmp_path / "whole") and len(outputs(out)) == 5
@@ -306,3 +308,153 @@ def test_cluster_flag_without_distributed_or_scheduler_is_one_clear_line(batch_c
     assert code == 1 and "--cluster needs Dask distributed" in err
     code, err = run(capsys, str(root), "-o", str(tmp_path / "out"), "--jobs", "1")  # ...unless --jobs says here
     assert code == 0, err
+
+
+# --- the index, the progress bar, the summary -----------------------------------------------------
+
+
+def _mixed_clip(path: Path) -> Path:
+    """4 s of white (one face throughout) with a tone that stops at 3 s: three segments of one
+    label, a fourth of another."""
+    ffmpeg("-f", "lavfi", "-i", "color=c=white:size=96x72:rate=8:duration=4",
+           "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=16000:duration=4",
+           "-af", "volume=enable='gte(t,3)':volume=0", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+           "-shortest", str(path))
+    return path
+
+
+def test_index_row_values_come_from_each_files_timeline(batch_components, tmp_path, capsys):
+    from collections import Counter
+
+    from emofuse.batch.index import INDEX_COLUMNS
+    from emofuse.media import probe
+
+    root = tree(tmp_path / "in", {"b.mp4": "w2", "bad.mp4": "text"})
+    (root / "bad.mp4").write_bytes(b"not a video")
+    _mixed_clip(root / "mix.mp4")
+    out = tmp_path / "out"
+    assert run(capsys, str(root), "-o", str(out))[0] == 1
+    with open(out / "index.csv", newline="") as f:
+        assert tuple(csv.reader(f).__next__()) == INDEX_COLUMNS
+    rows = index(out)
+    assert list(rows) == sorted(str(root / n) for n in ("b.mp4", "bad.mp4", "mix.mp4"))  # the inputs' order
+    for name in ("b", "mix"):
+        row = rows[str(root / f"{name}.mp4")]
+        with open(out / f"{name}.csv", newline="") as f:
+            labels = [r["label"] for r in csv.DictReader(f)]
+        (label, count), = Counter(labels).most_common(1)
+        assert row["status"] == "done" and row["error"] == "" and row["attempts"] == "1"
+        assert abs(float(row["duration"]) - probe(root / f"{name}.mp4").duration) < 0.1
+        assert int(row["segments"]) == len(labels) and row["dominant"] == label
+        assert float(row["share"]) == pytest.approx(count / len(labels), abs=0.001)
+        assert row["persons"] == "1"  # one face in the middle of every frame
+        assert float(row["seconds"]) > 0 and row["outputs"] == str(out / f"{name}.csv")
+    assert float(rows[str(root / "mix.mp4")]["share"]) < 1  # a file of two labels: a share, not a flag
+    bad = rows[str(root / "bad.mp4")]
+    assert bad["status"] == "failed" and "not a media file" in bad["error"] and "\n" not in bad["error"]
+    assert [bad[c] for c in ("duration", "segments", "persons", "dominant", "share", "outputs")] == [""] * 6
+
+
+def test_index_file_has_every_input_from_the_start_and_is_rewritten_as_they_finish(tmp_path):
+    from emofuse.batch.index import IndexFile
+
+    now = [0.0]
+
+    def clock():  # every reading of this clock is 0.5 s after the last: each write "costs" 0.5 s
+        now[0] += 0.5
+        return now[0]
+
+    index_file = IndexFile(tmp_path / "index.csv", ["a", "b", "c"], overhead=0.5, clock=clock)
+    index_file.write()  # 0.5 -> 1.0: at overhead 0.5, the next is due from 2.0 on
+    assert [r["status"] for r in index(tmp_path).values()] == ["pending"] * 3
+    now[0] += 0.6  # read as 2.1: due
+    assert index_file.set({"source": "b", "status": "done", "error": "", "segments": 3, "outputs": ["b.csv"]})
+    assert index(tmp_path)["b"]["segments"] == "3" and index(tmp_path)["a"]["status"] == "pending"
+    assert not index_file.set({"source": "a", "status": "failed", "error": "a: broken\nsecond line"})  # 3.6 < 4.1
+    assert index(tmp_path)["a"]["status"] == "pending"  # not due yet: kept for the next write
+    index_file.close()
+    assert index(tmp_path)["a"]["status"] == "failed" and index(tmp_path)["a"]["error"] == "a: broken"
+    assert list(index(tmp_path)) == ["a", "b", "c"] and not list(tmp_path.glob(".*part*"))
+
+
+def test_media_progress_estimates_the_total_until_every_file_is_probed():
+    from emofuse.batch.report import MediaProgress
+
+    media = MediaProgress(["a", "b", "c", "d"])
+    assert media.total is None and media.done == 0
+    media.probed_as("a", 2.0)
+    assert media.total == pytest.approx(8.0)  # three unknown files count as the mean, 2 s
+    media.probed_as("b", 4.0)
+    media.probed_as("c", None)  # not media: it adds nothing
+    assert media.total == pytest.approx(2 + 4 + 3)
+    assert media.finish({"source": "a", "duration": 2.5}) == 2.5  # the analysis' duration wins
+    assert media.finish({"source": "c", "duration": None}) == 0
+    assert media.finish({"source": "b", "duration": None}) == 4.0  # failed: its probed duration
+    assert media.done == pytest.approx(6.5) and media.total == pytest.approx(2.5 + 4 + 3.25)
+
+
+def test_progress_bar_counts_files_and_media_seconds_and_prints_lines_above_it():
+    import io
+
+    from rich.console import Console
+
+    from emofuse.batch.report import BatchProgress
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    durations = {"a": 2.0, "b": 3.0, "c": None}
+    with BatchProgress(list(durations), enabled=True, console=console, probe=durations.get) as bar:
+        bar._prober.join(10)
+        bar.finished({"source": "a", "status": "done", "duration": 2.0})
+        bar.say("[1/3] a: done")
+        task = bar._progress.tasks[0]
+        assert (task.completed, task.total, task.fields["files"], task.fields["media"]) == (2.0, 5.0, "1/3 files", "5")
+        bar.finished({"source": "c", "status": "failed", "duration": None})
+        assert bar._progress.tasks[0].fields["files"] == "2/3 files" and bar._progress.tasks[0].completed == 2.0
+    assert "[1/3] a: done" in console.file.getvalue()
+    quiet = BatchProgress(["a"], enabled=False, probe=durations.get)
+    with quiet:
+        quiet.finished({"source": "a", "status": "done", "duration": 2.0})
+    assert quiet._progress is None and quiet._prober is None and quiet.media.done == 2.0
+
+
+@pytest.mark.parametrize("terminal, quiet, shown", [(True, False, True), (True, True, False), (False, False, False)])
+def test_progress_bar_only_on_a_terminal_and_not_with_quiet(batch_components, tmp_path, capsys, monkeypatch,
+                                                            terminal, quiet, shown):
+    from emofuse.batch import report
+
+    seen = []
+
+    class Spy(report.BatchProgress):
+        def __init__(self, sources, enabled, **kw):
+            seen.append((list(sources), enabled))
+            super().__init__(sources, False, **kw)
+
+    monkeypatch.setattr(report, "BatchProgress", Spy)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    root = tree(tmp_path / "in", {"a.mp4": "w1", "b.mp4": "w1"})
+    assert run(capsys, str(root), "-o", str(tmp_path / "out"), *(["-q"] if quiet else []))[0] == 0
+    assert seen == [(sorted(str(root / n) for n in ("a.mp4", "b.mp4")), shown)]
+
+
+def test_summary_table_counts_media_seconds_and_lists_the_failures(batch_components, tmp_path, capsys):
+    import re
+
+    root = tree(tmp_path / "in", {"a.mp4": "w1", "b.mp4": "w2", "c.mp4": "w3", "bad.mp4": "text"})
+    (root / "bad.mp4").write_bytes(b"not a video")
+    out = tmp_path / "out"
+    code, err = run(capsys, str(root), "-o", str(out))
+    rows = index(out)
+    media = sum(float(r["duration"]) for r in rows.values() if r["status"] == "done")
+    assert re.search(rf"analysed\s+3\s+{media:.1f}\n", err) and re.search(r"failed\s+1\s+-\n", err), err
+    assert re.search(r"already complete\s+0\s+0\.0\n", err) and re.search(r"total\s+4\s*\n", err)
+    wall, rate = map(float, re.search(r"wall time ([\d.]+) s; ([\d.]+) media-seconds analysed per wall-second",
+                                      err).groups())
+    assert media / (wall + 0.005) - 0.01 <= rate <= media / max(wall - 0.005, 1e-6) + 0.01  # as printed
+    assert f"  failed: {root / 'bad.mp4'}: not a media file" in err
+    (out / "a.csv").unlink()  # the rerun: one analysed, two complete, the bad one fails again
+    code, err = run(capsys, str(root), "-o", str(out))
+    done_before = sum(float(rows[str(root / n)]["duration"]) for n in ("b.mp4", "c.mp4"))
+    assert re.search(rf"already complete\s+2\s+{done_before:.1f}\n", err) and re.search(r"analysed\s+1\s", err)
+    code, err = run(capsys, str(root), "-o", str(out), "-q")  # quiet: the failure and the one line only
+    assert code == 1 and "media-seconds" not in err and "already complete" in err
+    assert err.count("not a media file") == 1

@@ -33,7 +33,7 @@ class MediaProgress:
     def __init__(self, sources: Sequence[str]) -> None:
         self.sources = list(sources)
         self.probed: dict[str, float | None] = {}
-        self.finished: dict[str, float] = {}
+        self.finished: dict[str, float | None] = {}
         self._lock = threading.Lock()
 
     def probed_as(self, source: str, duration: float | None) -> None:
@@ -41,25 +41,24 @@ class MediaProgress:
             self.probed[source] = duration
 
     def finish(self, row: dict) -> float:
-        """Count a finished file; returns the media-seconds it adds."""
+        """Count a finished file; returns the media-seconds it adds (0 when its duration is unknown)."""
         source = row["source"]
         with self._lock:
             duration = row.get("duration")
-            if duration is None:
-                duration = self.probed.get(source) or 0.0
-            self.finished[source] = float(duration)
-            return self.finished[source]
+            self.finished[source] = float(duration) if duration is not None else self.probed.get(source)
+            return self.finished[source] or 0.0
 
     @property
     def done(self) -> float:
         with self._lock:
-            return sum(self.finished.values())
+            return sum(d or 0.0 for d in self.finished.values())
 
     @property
     def total(self) -> float | None:
-        """Media-seconds of all the files; None while no duration is known."""
+        """Media-seconds of all the files; None while no duration is known. A file whose duration
+        is not known yet counts as the mean of those known; one that has none (not media) as 0."""
         with self._lock:
-            known = [self.finished.get(s, self.probed.get(s)) for s in self.sources]
+            known = [self.finished[s] if s in self.finished else self.probed.get(s) for s in self.sources]
             durations = [d for d in known if d is not None]
             if not durations:
                 return None
@@ -148,7 +147,7 @@ def summary_counts(rows: Iterable[dict]) -> dict[str, tuple[int, float]]:
     return counts
 
 
-def print_summary(rows: Sequence[dict], wall: float, index_path, console=None) -> None:
+def print_summary(rows: Sequence[dict], wall: float, console=None) -> None:
     """The end-of-batch table on stderr: files and media-seconds by status, the wall time, the
     media-seconds analysed per wall-second, and the failures with their one-line errors."""
     from emofuse.cli.console import stderr_console
@@ -170,7 +169,7 @@ def print_summary(rows: Sequence[dict], wall: float, index_path, console=None) -
     console.print(table)
     analysed = counts.get("done", (0, 0.0))[1]
     rate = analysed / wall if wall > 0 else 0.0
-    console.print(f"wall time {wall:.1f} s; {rate:.2f} media-seconds analysed per wall-second; index: {index_path}",
+    console.print(f"wall time {wall:.2f} s; {rate:.2f} media-seconds analysed per wall-second",
                   markup=False, highlight=False, soft_wrap=True)
     failures = [r for r in rows if r["status"] in ("failed", "timeout")]
     for row in failures[:MAX_FAILURES_SHOWN]:

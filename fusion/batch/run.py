@@ -270,4 +270,4 @@ class _Say:
         if not self.quiet:
             from .report import print_summary
 
-            print_summary(rows, wall, index)
+            print_summary(rows, wall)
