@@ -8,12 +8,15 @@ defaults: once without --jobs (one process, the networks free to use every core)
 each `--jobs N` (N worker processes, one thread each), and with `--dask` through a local Dask
 cluster (2 worker processes, 1 thread each, on 127.0.0.1). Wall time is the whole command
 (start-up, model loading in each worker, analysis); a rerun of the last one shows what
-resuming costs when everything is done. Checks that every run wrote the same outputs.
+resuming costs when everything is done. Checks that every run wrote the same outputs, and
+prints the time and the load average (before, and after each run: the machine may be shared).
+Use `--copies 4` (24 files) or more for the figures in docs/batch.md.
 """
 from __future__ import annotations
 
 import argparse
 import filecmp
+import os
 import shutil
 import subprocess
 import sys
@@ -69,8 +72,9 @@ def main() -> None:
             for clip in clips:
                 shutil.copyfile(clip, folder / f"{clip.stem}-{copy}{clip.suffix}")
         files, media = len(clips) * args.copies, media_seconds(folder)
-        print(f"{files} files, {media:.1f} media-seconds; machine: {_cores()} cores")
-        print(f"{'run':<22}{'wall s':>8}{'files/min':>11}{'media-s/s':>11}{'vs one':>8}  same outputs")
+        print(f"{files} files, {media:.1f} media-seconds; machine: {_cores()} cores; "
+              f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load average {_load()}")
+        print(f"{'run':<22}{'wall s':>8}{'files/min':>11}{'media-s/s':>11}{'vs one':>8}  same outputs  load after")
         runs = [("one process", [])] + [(f"--jobs {n}", ["--jobs", str(n)]) for n in args.jobs]
         base, reference = None, None
         cluster = _dask_cluster() if args.dask else None
@@ -83,7 +87,7 @@ def main() -> None:
                 base = base or wall
                 reference = reference or out
                 print(f"{name:<22}{wall:8.1f}{files / wall * 60:11.1f}{media / wall:11.2f}{base / wall:8.2f}  "
-                      f"{same_outputs(reference, out)}")
+                      f"{same_outputs(reference, out)!s:<12}  {_load()}")
             rerun = analyze(folder, out, *flags)
             print(f"{'rerun, all complete':<22}{rerun:8.1f}")
         finally:
@@ -120,6 +124,14 @@ def dask_overhead(n: int) -> None:
     cluster.close()
     print(f"{n} tasks, each carrying {len(pickle.dumps(job))} bytes: submit {submitted / n * 1000:.2f} ms/task, "
           f"all done {wall / n * 1000:.2f} ms/task ({n / wall:.0f} tasks/s) on 2 local workers")
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (the machine is shared: the figures depend on them)."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on Windows
+        return "?"
 
 
 def _cores() -> int:
