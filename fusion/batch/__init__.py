@@ -5,5 +5,7 @@
 - `emofuse.batch.journal`: what is done, with the settings and model hashes that made it
 - `emofuse.batch.local`: `--jobs N` worker processes (timeouts, one retry when a worker dies)
 - `emofuse.batch.cluster`: `--cluster tcp://HOST:8786`, the same unit of work on Dask distributed
+- `emofuse.batch.index`: `DIR/index.csv`, a row per input, rewritten atomically as files finish
+- `emofuse.batch.report`: the progress bar over files (media-seconds, ETA) and the summary table
 - `emofuse.batch.run`: `emofuse analyze` in batch mode, tying these together
 """
