@@ -268,3 +268,13 @@ def test_calls_without_start_stand_alone(make):
     first = detector.speech(x, RATE)
     detector.speech(make_speech_like(1.0, RATE, seed=4), RATE)
     assert np.array_equal(detector.speech(x, RATE), first)
+
+
+def test_silero_leaves_the_environment_as_it_found_it(monkeypatch):
+    import os
+
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    monkeypatch.setenv("GOMP_SPINCOUNT", "123")
+    with vad._environment(OMP_THREAD_LIMIT="1", GOMP_SPINCOUNT="0"):
+        assert os.environ["OMP_THREAD_LIMIT"] == "1" and os.environ["GOMP_SPINCOUNT"] == "123"  # a user's setting wins
+    assert "OMP_THREAD_LIMIT" not in os.environ and os.environ["GOMP_SPINCOUNT"] == "123"
