@@ -1,7 +1,7 @@
 """Where the time of an analysis goes, stage by stage (figures only; nothing is changed).
 
     python benchmarks/stage_times.py [--clip PATH | --persons N [--cut-every S]] [--seconds 60] [--no-persons]
-                                     [--sequential] [--cprofile N]
+                                     [--sequential] [--options JSON] [--cprofile N]
 
 Builds (or takes) a clip, warms a Pipeline up on it at the defaults, then analyses it once more
 with a timer wrapped around each stage's entry point: decoding, shot detection, full-frame
@@ -129,6 +129,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--cut-every", type=float, default=20.0, help="seconds between cuts in the built multi-person clip")
     parser.add_argument("--no-persons", action="store_true", help="analyse with persons=False")
+    parser.add_argument("--options", default="{}", metavar="JSON",
+                        help='component options, e.g. \'{"face_detector": {"scale_factor": 1.2}}\'')
     parser.add_argument("--sequential", action="store_true", help="no look-ahead thread: one stage at a time")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="also cProfile the main thread")
     args = parser.parse_args()
@@ -149,7 +151,9 @@ def main() -> None:
 
         emofuse.runner.RunAhead = Inline
 
-    pipeline = Pipeline(AnalysisOptions(persons=not args.no_persons))
+    import json
+
+    pipeline = Pipeline(AnalysisOptions(persons=not args.no_persons, component_options=json.loads(args.options)))
     pipeline.analyze(clip)  # warm-up
     meter.on = True
     profile = None
