@@ -97,10 +97,11 @@ def fer_python(path: str | Path | None = None) -> Path:
     """The fer venv's python (`path`, else .bench-fer next to the repo); exits with how to create it."""
     python = Path(path) if path else DEFAULT_FER_PYTHON
     if not python.exists():
-        sys.exit(f"no fer environment at {python}. Create it with:\n"
-                 f"  python3 -m venv {python.parent.parent}\n"
-                 f"  {python.parent}/pip install tensorflow-cpu \"opencv-contrib-python<5\" pandas tqdm requests pillow\n"
-                 f"  {python.parent}/pip install fer --no-deps\n"
+        venv = DEFAULT_FER_PYTHON.parent.parent
+        sys.exit(f"no fer environment at {python}. Create one with:\n"
+                 f"  python3 -m venv {venv}\n"
+                 f"  {venv}/bin/pip install tensorflow-cpu \"opencv-contrib-python<5\" pandas tqdm requests pillow\n"
+                 f"  {venv}/bin/pip install fer --no-deps\n"
                  f"or pass --fer-python PATH")
     return python
 
