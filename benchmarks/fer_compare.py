@@ -146,10 +146,14 @@ def clip_seconds_and_frames(clip: Path) -> tuple[float, int]:
 def compare(clip: Path, python: Path, sample_fps: float = 4.0, repeat: int = 1, label: str = "",
             backend: str = "tflite") -> dict:
     """Time emofuse (defaults) and fer (both ways) on `clip`; print the figures and return them."""
+    with tempfile.TemporaryDirectory(prefix="fer-compare-") as tmp:
+        return _compare(clip, python, sample_fps, repeat, label, backend, Path(tmp))
+
+
+def _compare(clip: Path, python: Path, sample_fps: float, repeat: int, label: str, backend: str, work: Path) -> dict:
     from speed import child, timed_cpu  # benchmarks/speed.py: emofuse in child processes
 
     seconds, frames = clip_seconds_and_frames(clip)
-    work = Path(tempfile.mkdtemp(prefix="fer-compare-"))
     head = f"[{label}] " if label else ""
 
     def line(what: str, secs: float, cpu: float, ref: tuple[float, float] | None = None) -> str:
@@ -208,13 +212,18 @@ def main() -> None:
     args = parser.parse_args()
     python = fer_python(args.fer_python)
     sys.path.insert(0, str(HERE))
-    clip = args.clip
-    if clip is None:
-        import clips
+    with tempfile.TemporaryDirectory(prefix="fer-compare-clip-") as tmp:
+        clip = args.clip
+        if clip is None:
+            import clips
 
-        work = Path(tempfile.mkdtemp(prefix="fer-compare-clip-"))
-        clip = (clips.one_person_clip(work / "one.mp4", args.seconds) if args.persons == 1 else
-                clips.multi_person_clip(work / "multi.mp4", args.seconds, args.persons))
+            work = Path(tmp)
+            clip = (clips.one_person_clip(work / "one.mp4", args.seconds) if args.persons == 1 else
+                    clips.multi_person_clip(work / "multi.mp4", args.seconds, args.persons))
+        report(args, clip, python)
+
+
+def report(args: argparse.Namespace, clip: Path, python: Path) -> None:
     print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} (2 cores: compare ratios)")
     compare(clip, python, args.sample_fps, args.repeat, label=f"{args.persons} person(s)" if args.clip is None else "",
             backend=args.fer_backend)

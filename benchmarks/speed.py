@@ -173,7 +173,12 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     import clips
 
-    work = Path(tempfile.mkdtemp(prefix="emofuse-bench-"))
+    with tempfile.TemporaryDirectory(prefix="emofuse-bench-") as tmp:
+        run(args, Path(tmp), clips)
+
+
+def run(args: argparse.Namespace, work: Path, clips) -> None:
+    """Every figure of `main`, with the clips written under `work`."""
     python = None
     if args.fer:
         from fer_compare import fer_python

@@ -135,13 +135,19 @@ def main() -> None:
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="also cProfile the main thread")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
-    clip = args.clip
-    if clip is None:
-        import clips
+    with tempfile.TemporaryDirectory(prefix="emofuse-stages-") as tmp:
+        clip = args.clip
+        if clip is None:
+            import clips
 
-        work = Path(tempfile.mkdtemp(prefix="emofuse-stages-"))
-        clip = (clips.one_person_clip(work / "one.mp4", args.seconds) if args.persons == 1 else
-                clips.multi_person_clip(work / "multi.mp4", args.seconds, args.persons, cut_every=args.cut_every))
+            work = Path(tmp)
+            clip = (clips.one_person_clip(work / "one.mp4", args.seconds) if args.persons == 1 else
+                    clips.multi_person_clip(work / "multi.mp4", args.seconds, args.persons, cut_every=args.cut_every))
+        measure(args, clip)
+
+
+def measure(args: argparse.Namespace, clip: Path) -> None:
+    """Warm a pipeline up on `clip`, then time its stages over one more analysis and print the table."""
     meter = Meter()
     missing = install(meter)  # before the pipeline imports the runner's names
     from emofuse.runner import AnalysisOptions, Pipeline
