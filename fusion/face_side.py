@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .persons import MIN_FRAMES
 from .tracks import TrackLinker
 from .types import FaceBox
 
@@ -115,7 +116,8 @@ class TrackBook:
         self.close_before(float("inf"))
 
     def _finish(self, track: TrackInfo) -> None:
-        if self.embed is not None and track.crops:
+        # a track too brief to be a person (persons.MIN_FRAMES) is not worth ~75 ms a crop
+        if self.embed is not None and track.crops and track.frames >= MIN_FRAMES:
             vectors = np.asarray(self.embed(track.crops), dtype=np.float64)
             track.embeddings = vectors.reshape(len(track.crops), -1)
         track.crops, track.crop_times = [], []

@@ -22,6 +22,8 @@ import numpy as np
 
 #: `OnlineGallery` keeps at most this many embeddings per person (the newest).
 GALLERY_SIZE = 24
+#: A track seen in fewer analysed frames than this is nobody (a detector's false alarm, a glimpse).
+MIN_FRAMES = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +62,7 @@ def person_id(number: int) -> str:
     return f"P{number}"
 
 
-def cluster_tracks(tracks: Sequence[TrackSummary], same_person: float, min_frames: int = 2) -> dict[int, str]:
+def cluster_tracks(tracks: Sequence[TrackSummary], same_person: float, min_frames: int = MIN_FRAMES) -> dict[int, str]:
     """Track key -> person id ("P1", "P2", ... numbered by first appearance over the whole file).
 
     Tracks seen in fewer than `min_frames` analysed frames get no person (left out of the dict).
@@ -153,7 +155,7 @@ class OnlineGallery:
     else a new one. It keeps that person from then on.
     """
 
-    def __init__(self, same_person: float, min_frames: int = 2) -> None:
+    def __init__(self, same_person: float, min_frames: int = MIN_FRAMES) -> None:
         self.same_person, self.min_frames = float(same_person), int(min_frames)
         self._tracks: dict[int, _LiveTrack] = {}
         self._gallery: dict[str, collections.deque[np.ndarray]] = {}

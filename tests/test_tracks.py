@@ -130,3 +130,14 @@ def test_new_tracks_are_numbered_left_to_right_whatever_the_detector_order():
     for order in ([box(400), box(100), box(250, y=300)], [box(250, y=300), box(400), box(100)]):
         keyed = {b.x: k for k, b in TrackLinker().link(0.0, order)}
         assert keyed == {100: 1, 250: 2, 400: 3}
+
+
+def test_a_track_too_brief_to_be_a_person_is_not_embedded():
+    frame = np.full((120, 160, 3), 128, np.uint8)
+    calls = []
+    book = TrackBook(lambda crops: calls.append(len(crops)) or np.ones((len(crops), 2)), MAX_GAP)
+    book.see(0.0, 1, FaceBox(10, 10, 40, 40), frame)      # one frame only
+    book.see(0.0, 2, FaceBox(100, 10, 40, 40), frame)
+    book.see(0.25, 2, FaceBox(100, 10, 40, 40), frame)    # two frames: a person
+    book.finish()
+    assert calls == [1] and book.tracks[1].embeddings is None and book.tracks[2].embeddings.shape == (1, 2)
