@@ -61,6 +61,21 @@ class TrackInfo:
     best_width: int = 0
 
 
+#: A track's picture (the contact sheet, the report's gallery) is kept at most this many pixels
+#: wide: every track keeps one, so a long film's tracks stay a few tens of kilobytes each.
+PICTURE_WIDTH = 128
+
+
+def thumbnail(crop: np.ndarray, width: int = PICTURE_WIDTH) -> np.ndarray:
+    """`crop` shrunk to at most `width` pixels wide (a copy either way)."""
+    if crop.shape[1] <= width:
+        return crop.copy()
+    import cv2
+
+    height = max(1, round(crop.shape[0] * width / crop.shape[1]))
+    return cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def grown_crop(frame: np.ndarray, box: FaceBox, margin: float = EMBED_MARGIN) -> np.ndarray:
     """The face box grown by `margin` of its size on each side, clipped to the frame (a copy)."""
     h, w = frame.shape[:2]
@@ -102,7 +117,7 @@ class TrackBook:
                 track.crops.append(crop)
                 track.crop_times.append(time)
             if box.width > track.best_width:
-                track.best, track.best_width = crop, box.width
+                track.best, track.best_width = thumbnail(crop), box.width
 
     def close_before(self, time: float) -> None:
         """End (and embed) the open tracks last seen more than `max_gap` before `time`."""

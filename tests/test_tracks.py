@@ -141,3 +141,14 @@ def test_a_track_too_brief_to_be_a_person_is_not_embedded():
     book.see(0.25, 2, FaceBox(100, 10, 40, 40), frame)    # two frames: a person
     book.finish()
     assert calls == [1] and book.tracks[1].embeddings is None and book.tracks[2].embeddings.shape == (1, 2)
+
+
+def test_a_track_keeps_only_a_small_picture_of_its_largest_face():
+    from emofuse.face_side import PICTURE_WIDTH
+
+    frame = np.zeros((600, 800, 3), np.uint8)
+    book = TrackBook(None, MAX_GAP)
+    book.see(0.0, 1, FaceBox(200, 200, 60, 60), frame)
+    assert book.tracks[1].best.shape == (90, 90, 3)  # grown by a quarter each side, under the limit
+    book.see(0.25, 1, FaceBox(100, 100, 400, 400), frame)
+    assert book.tracks[1].best.shape[1] == PICTURE_WIDTH and book.tracks[1].best_width == 400
