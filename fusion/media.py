@@ -1,5 +1,6 @@
 """Open media files: probe what they hold, stream their frames and their soundtrack.
 
+Still images (IMAGE_SUFFIXES) are one frame at t=0 with no sound, a nominal STILL_DURATION long.
 Nothing here loads a whole file: frames come one at a time from OpenCV, the soundtrack is
 decoded by ffmpeg into a pipe and kept in a short rolling buffer.
 """
@@ -31,6 +32,36 @@ class MediaInfo:
     width: int = 0
     height: int = 0
     audio_rate: int = 0  # the soundtrack's own sample rate (0: none or unknown)
+    still: bool = False  # a still image: one frame at t=0, a nominal STILL_DURATION long
+
+
+#: Suffixes read as still images (one frame, no sound) rather than through ffmpeg.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
+#: The nominal length of a still image: one segment.
+STILL_DURATION = 1.0
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """A still image as an RGB uint8 array (OpenCV, Pillow as a fallback); MediaError if unreadable."""
+    import cv2
+
+    path = Path(path)
+    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if frame is not None:
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    except Exception as exc:
+        raise MediaError(f"{path}: not an image OpenCV or Pillow can read ({type(exc).__name__}: {exc})") from None
+
+
+def _probe_image(path: Path) -> MediaInfo:
+    image = read_image(path)
+    height, width = image.shape[:2]
+    return MediaInfo(path, STILL_DURATION, True, False, 1.0 / STILL_DURATION, int(width), int(height), 0, still=True)
 
 
 def _ffmpeg_reason(message: str) -> str:
@@ -55,6 +86,8 @@ def probe(path: str | Path) -> MediaInfo:
         raise MediaError(f"{path}: is a directory, not a media file")
     if path.stat().st_size == 0:
         raise MediaError(f"{path}: the file is empty")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return _probe_image(path)
     from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
 
     try:
@@ -109,7 +142,11 @@ class FrameStream(Iterator[tuple[float, np.ndarray]]):
         self._between = between
         self._between_step = 1.0 / between_fps if between_fps else 0.0
         self._between_next = 0.0
-        self._capture = cv2.VideoCapture(str(info.path))
+        self._still = read_image(info.path) if info.still else None
+        self._capture = None if info.still else cv2.VideoCapture(str(info.path))
+        if info.still:
+            self.fps, self._step, self._next_time, self.last_time, self.ended = info.fps, 0.0, 0.0, None, False
+            return
         if not self._capture.isOpened():
             raise MediaError(f"{info.path}: OpenCV cannot decode the video stream")
         self.fps = info.fps or self._capture.get(cv2.CAP_PROP_FPS) or 25.0
@@ -130,6 +167,12 @@ class FrameStream(Iterator[tuple[float, np.ndarray]]):
     def __next__(self) -> tuple[float, np.ndarray]:
         import cv2
 
+        if self.info.still:  # a still image: its one frame at t=0, then the end
+            if self._still is None:
+                self.ended = True
+                raise StopIteration
+            frame, self._still, self.last_time = self._still, None, 0.0
+            return 0.0, frame
         capture = self._capture
         if capture is None or self.ended:
             raise StopIteration
