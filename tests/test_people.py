@@ -226,3 +226,40 @@ def test_a_streaming_detector_is_told_where_each_segment_starts():
     plain = _Vad(1.0)
     _voice_side(plain).evidence(1, 2, [])  # a detector without `start` is called without it
     assert plain.calls == 1
+
+
+class _Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def see(self, time, track, box, frame):
+        self.calls.append(("see", time, track))
+
+    def lost(self, track):
+        self.calls.append(("lost", track))
+
+
+def test_mouth_feed_sees_the_faces_between_analysed_frames_and_loses_those_that_go():
+    from emofuse.speaker_side import MouthFeed
+
+    recorder = _Recorder()
+    feed = MouthFeed(recorder)
+    frame = np.zeros((10, 10, 3), np.uint8)
+    feed.analysed(0.0, [(1, FaceBox(0, 0, 5, 5)), (2, FaceBox(5, 0, 5, 5))], frame)
+    feed.between(0.08, frame)
+    feed.analysed(0.25, [(2, FaceBox(5, 0, 5, 5))], frame)
+    feed.between(0.33, frame)
+    assert recorder.calls == [("see", 0.0, 1), ("see", 0.0, 2), ("see", 0.08, 1), ("see", 0.08, 2),
+                              ("lost", 1), ("see", 0.25, 2), ("see", 0.33, 2)]
+
+
+def test_envelope_book_places_each_segment_at_its_start():
+    from emofuse.speaker_side import EnvelopeBook
+
+    book = EnvelopeBook(hop=0.01)
+    book.add(0.0, np.zeros(16000, np.float32), 16000)
+    book.add(1.0, np.ones(8000, np.float32) * 0.5, 16000)
+    times, values = book.series()
+    assert times.size == values.size == 150
+    assert times[0] == 0 and times[100] == pytest.approx(1.0) and times[-1] == pytest.approx(1.49)
+    assert values[100] > values[0]
