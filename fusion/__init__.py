@@ -3,6 +3,8 @@
 Public API:
     analyze(path, **choices) -> Timeline       analyse one media file
     Timeline, SegmentResult, EmotionScores, FaceBox   the data types
+    PersonResult, Person, Sighting              per-person results, the persons of a file, faces seen
+    FaceEvidence, VoiceEvidence                 what a fusion strategy receives
     LABELS                                      the 7 canonical labels, in order
     hookimpl                                    marker for plugin hook implementations
     AnalysisOptions                             every analysis choice, with defaults
@@ -14,9 +16,11 @@ from .errors import EmofuseError
 from .hookspecs import hookimpl
 from .labels import LABELS
 from .runner import AnalysisOptions
-from .types import EmotionScores, FaceBox, SegmentResult, Timeline
+from .types import (EmotionScores, FaceBox, FaceEvidence, Person, PersonResult, SegmentResult, Sighting, Timeline,
+                    VoiceEvidence)
 
 __all__ = [
-    "LABELS", "AnalysisOptions", "EmofuseError", "EmotionScores", "FaceBox", "SegmentResult", "Timeline",
+    "LABELS", "AnalysisOptions", "EmofuseError", "EmotionScores", "FaceBox", "FaceEvidence", "Person", "PersonResult",
+    "SegmentResult", "Sighting", "Timeline", "VoiceEvidence",
     "analyze", "hookimpl", "__version__",
 ]
