@@ -110,13 +110,14 @@ def probe(path: str | Path) -> MediaInfo:
 
 
 def iter_frames(info: MediaInfo, sample_fps: float | None,
-                between: Callable[[float, np.ndarray], None] | None = None, between_fps: float = 0.0) -> FrameStream:
-    """(time in seconds, RGB frame) for frames sampled at `sample_fps` (None: every frame).
+                between: Callable[[float, np.ndarray], None] | None = None, between_fps: float = 0.0,
+                start: float = 0.0) -> FrameStream:
+    """(time in seconds, RGB frame) for frames sampled at `sample_fps` (None: every frame), from `start` s.
 
     A `FrameStream`: times are the frames' presentation timestamps, and once it has ended its
     `stop()` says whether decoding stopped short of the file's duration.
     """
-    return FrameStream(info, sample_fps, between, between_fps)
+    return FrameStream(info, sample_fps, between, between_fps, start)
 
 
 class FrameStream(Iterator[tuple[float, np.ndarray]]):
@@ -132,16 +133,18 @@ class FrameStream(Iterator[tuple[float, np.ndarray]]):
     `between(time, bgr_frame)`, when given, sees frames between samples too, at most
     `between_fps` a second (0: every one), unconverted (BGR), before the next sample is handed out
     (the speaker finder's mouth motion: ~0.2 ms a frame instead of a full analysis).
+    Frames before `start` seconds are only grabbed (neither handed out nor shown to `between`).
     """
 
     def __init__(self, info: MediaInfo, sample_fps: float | None,
-                 between: Callable[[float, np.ndarray], None] | None = None, between_fps: float = 0.0) -> None:
+                 between: Callable[[float, np.ndarray], None] | None = None, between_fps: float = 0.0,
+                 start: float = 0.0) -> None:
         import cv2
 
         self.info = info
         self._between = between
         self._between_step = 1.0 / between_fps if between_fps else 0.0
-        self._between_next = 0.0
+        self._between_next = start
         self._still = read_image(info.path) if info.still else None
         self._capture = None if info.still else cv2.VideoCapture(str(info.path))
         if info.still:
@@ -151,7 +154,7 @@ class FrameStream(Iterator[tuple[float, np.ndarray]]):
             raise MediaError(f"{info.path}: OpenCV cannot decode the video stream")
         self.fps = info.fps or self._capture.get(cv2.CAP_PROP_FPS) or 25.0
         self._step = 1.0 / sample_fps if sample_fps else 0.0
-        self._next_time = 0.0
+        self._next_time = start
         self.last_time: float | None = None  # presentation time of the last decoded frame
         self.ended = False
 
@@ -222,18 +225,21 @@ class AudioStream:
 
     `window(start, end)` returns those seconds (zero-padded past the ends). Windows must move
     forward in time: samples older than `keep` seconds before the last window start are dropped,
-    so memory stays flat however long the file is.
+    so memory stays flat however long the file is. `start` (seconds) makes ffmpeg seek there first;
+    window times stay those of the file.
     """
 
-    def __init__(self, path: str | Path, sample_rate: int = ANALYSIS_SAMPLE_RATE, keep: float = 30.0) -> None:
+    def __init__(self, path: str | Path, sample_rate: int = ANALYSIS_SAMPLE_RATE, keep: float = 30.0,
+                 start: float = 0.0) -> None:
         import imageio_ffmpeg
 
         self.path, self.sample_rate, self.keep = Path(path), sample_rate, keep
-        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path),
+        seek = ["-ss", f"{start:.6f}"] if start > 0 else []
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", *seek, "-i", str(path),
                "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1"]
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._buffer = np.zeros(0, dtype=np.float32)
-        self._offset = 0  # index (in samples since the start) of _buffer[0]
+        self._offset = int(round(start * sample_rate))  # index (in samples since the file's start) of _buffer[0]
         self._eof = False
 
     def _read_until(self, sample: int) -> None:

@@ -50,6 +50,8 @@ class AnalysisOptions:
     `smooth` ("ema[:N]" or "median[:N]") smooths the scores over N neighbouring segments.
     `persons=False` skips tracks, persons and speakers (the scene only). `min_speech` is the share
     of a segment the voice-activity detector must hear as speech for a voice verdict.
+    `start`/`end` (seconds; None: the file's end) analyse only that part; segment times stay
+    those of the file.
     """
 
     segment: float = 1.0
@@ -70,6 +72,8 @@ class AnalysisOptions:
     smooth: str | None = None
     persons: bool = True
     min_speech: float = MIN_SPEECH
+    start: float = 0.0
+    end: float | None = None
 
     def __post_init__(self) -> None:
         if not self.segment > 0:
@@ -83,6 +87,10 @@ class AnalysisOptions:
             raise EmofuseError(f"options for unknown component kinds {sorted(unknown)}; kinds: {', '.join(PIPELINE_KINDS)}")
         if not 0.0 <= self.min_speech <= 1.0:
             raise EmofuseError(f"min_speech must be within 0..1 (a share of the segment), got {self.min_speech}")
+        if not (self.start >= 0 and math.isfinite(self.start)):
+            raise EmofuseError(f"start must be >= 0 seconds, got {self.start}")
+        if self.end is not None and not self.end > self.start:
+            raise EmofuseError(f"end must be after start ({self.start:g} s), got {self.end}")
         if not (self.video or self.audio):
             raise EmofuseError("nothing to analyse: both the video and the audio are switched off")
         if self.smooth is not None:
@@ -185,7 +193,7 @@ class Pipeline:
         if use_audio:
             self.audio_classifier, self.voice_activity
         self.fusion
-        bounds = segment_bounds(info.duration, opts.segment)
+        bounds = self._bounds(info)
         total = len(bounds)
         segments: list[SegmentResult] = []
         faces_of: list[SegmentFaces] = []
@@ -195,7 +203,8 @@ class Pipeline:
             # the frame side (decoding, detection, tracks, crops) runs on its own thread, a segment
             # or two ahead of the rest (emofuse.threads); the audio is decoded by ffmpeg as read
             found = stack.enter_context(RunAhead(walk.segments(), depth=2, name="emofuse-faces")) if walk else None
-            audio = stack.enter_context(AudioStream(info.path, ANALYSIS_SAMPLE_RATE)) if use_audio else None
+            audio = stack.enter_context(AudioStream(info.path, ANALYSIS_SAMPLE_RATE, start=bounds[0][0])) \
+                if use_audio else None
             voice_side = self._voice_side(audio, info) if audio is not None else None
             for start, end in bounds:
                 errors: list[str] = []
@@ -232,6 +241,14 @@ class Pipeline:
 
             timeline = smooth_timeline(timeline, *parse_smoothing(opts.smooth))
         return timeline
+
+    def _bounds(self, info: MediaInfo) -> list[tuple[float, float]]:
+        """The segments to analyse: the whole file, or its `start`..`end` part (absolute times)."""
+        opts = self.options
+        stop = info.duration if opts.end is None else min(opts.end, info.duration)
+        if opts.start >= stop:
+            raise MediaError(f"{info.path}: start {opts.start:g} s is at or past its end ({info.duration:.2f} s)")
+        return segment_bounds(stop, opts.segment, opts.start)
 
     def _used(self, video: bool, audio: bool) -> dict[str, str]:
         """`describe()` without the components a file did not use (no picture, no sound, no persons)."""
@@ -315,13 +332,14 @@ class Pipeline:
         return result
 
 
-def segment_bounds(duration: float, segment: float) -> list[tuple[float, float]]:
-    """(start, end) of each segment; a tail shorter than a quarter segment (container padding)
-    is merged into the segment before it."""
-    total = max(1, math.ceil(duration / segment - 1e-9))
-    if total > 1 and duration - (total - 1) * segment < 0.25 * segment:
+def segment_bounds(duration: float, segment: float, start: float = 0.0) -> list[tuple[float, float]]:
+    """(start, end) of each segment from `start` to `duration` seconds; a tail shorter than a
+    quarter segment (container padding) is merged into the segment before it."""
+    length = duration - start
+    total = max(1, math.ceil(length / segment - 1e-9))
+    if total > 1 and length - (total - 1) * segment < 0.25 * segment:
         total -= 1
-    return [(i * segment, duration if i == total - 1 else (i + 1) * segment) for i in range(total)]
+    return [(start + i * segment, duration if i == total - 1 else start + (i + 1) * segment) for i in range(total)]
 
 
 def _check_boxes(boxes) -> list[FaceBox]:

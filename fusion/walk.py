@@ -53,7 +53,7 @@ class FrameWalk:
         # mouth motion wants about every 2nd frame (docs/speaking.md); faces are found at --fps
         mouths = {"between": self.mouths.between, "between_fps": (self.info.fps or 25.0) / MOUTH_EVERY} \
             if self.mouths else {}
-        self.stream = iter_frames(self.info, p.options.fps, **mouths)
+        self.stream = iter_frames(self.info, p.options.fps, start=self.bounds[0][0], **mouths)
         frames, tracker = FrameCursor(self.stream), p.face_tracker()
         shots = ShotDetector() if self.persons else None
         try:

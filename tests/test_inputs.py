@@ -70,3 +70,80 @@ def test_analyze_command_writes_one_row_for_an_image(tmp_path, capsys):
     assert main(["analyze", str(_image(tmp_path, "png")), "-o", str(target), "-q"]) == 0
     rows = target.read_text().splitlines()
     assert len(rows) == 2 and rows[1].startswith("0.0,1.0,") and rows[0].startswith("start,end,label")
+
+
+# --------------------------------------------------------------------------- --start / --end
+
+from emofuse.errors import EmofuseError  # noqa: E402
+from emofuse.media import AudioStream  # noqa: E402
+from emofuse.runner import segment_bounds  # noqa: E402
+
+from .fakes import FAKE_CHOICES, FAKE_FLAGS  # noqa: E402
+
+
+def test_segment_bounds_from_a_start_keep_file_times():
+    assert segment_bounds(2.5, 0.5, 1.0) == [(1.0, 1.5), (1.5, 2.0), (2.0, 2.5)]
+    assert segment_bounds(2.1, 0.5, 1.0) == [(1.0, 1.5), (1.5, 2.1)]  # a 0.1 s tail joins the segment before
+
+
+@pytest.mark.parametrize(("start", "end"), [(-0.01, None), (1.0, 1.0), (1.0, 0.99), (float("nan"), None)])
+def test_start_and_end_are_checked(start, end):
+    with pytest.raises(EmofuseError, match="start|end"):
+        AnalysisOptions(start=start, end=end)
+
+
+def test_start_just_before_end_is_accepted():
+    assert AnalysisOptions(start=1.0, end=1.01).end == 1.01
+
+
+def test_frames_before_start_are_skipped(media_dir):
+    info = probe(media_dir / "clip.mp4")  # 10 fps: frames at 0.0, 0.1, ...
+    seen = []
+    times = [t for t, _ in iter_frames(info, None, between=lambda t, f: seen.append(t), start=1.0)]
+    assert times[0] == pytest.approx(1.0, abs=1e-3) and len(times) == 20
+    assert [t for t, _ in iter_frames(info, None, start=0.95)][0] == pytest.approx(1.0, abs=1e-3)
+    assert [t for t, _ in iter_frames(info, 4.0, start=1.0)][:2] == pytest.approx([1.0, 1.3], abs=1e-3)
+    assert seen == []  # every frame was analysed: none in between, and none before the start
+
+
+def test_audio_from_a_start_keeps_file_times(media_dir):
+    with AudioStream(media_dir / "clip.mp4") as whole, AudioStream(media_dir / "clip.mp4", start=1.5) as part:
+        expected = whole.window(1.6, 2.6)
+        got = part.window(1.6, 2.6)
+    assert np.abs(expected).max() > 0.1
+    assert np.abs(got - expected).max() < 0.05
+
+
+def test_analysis_between_start_and_end(fake_components, media_dir):
+    # clip.mp4: a white picture (a face for the fakes) until 1.5 s, then black; a tone after 1.5 s
+    timeline = Pipeline(AnalysisOptions(segment=0.5, start=1.0, end=2.5, **FAKE_CHOICES)).analyze(media_dir / "clip.mp4")
+    assert [(s.start, s.end) for s in timeline.segments] == [(1.0, 1.5), (1.5, 2.0), (2.0, 2.5)]
+    assert [s.faces for s in timeline.segments] == [1, 0, 0]
+    assert [s.voice is None for s in timeline.segments] == [True, False, False]
+    assert all(s.errors == () for s in timeline.segments)
+    times = [s.time for s in timeline.sightings]  # 4 fps from 1.0 s while the picture is white
+    assert times == pytest.approx([1.0, 1.3], abs=1e-3)
+
+
+def test_an_end_past_the_file_stops_at_its_end(fake_components, media_dir):
+    timeline = Pipeline(AnalysisOptions(segment=1.0, start=2.0, end=60.0, **FAKE_CHOICES)).analyze(media_dir / "clip.mp4")
+    assert [(s.start, s.end) for s in timeline.segments] == [(2.0, 3.0)]
+
+
+def test_a_start_at_the_end_is_a_media_error(fake_components, media_dir):
+    pipeline = Pipeline(AnalysisOptions(start=3.0, **FAKE_CHOICES))
+    with pytest.raises(MediaError, match="start 3 s is at or past its end"):
+        pipeline.analyze(media_dir / "clip.mp4")
+
+
+def test_analyze_command_start_end(fake_components, media_dir, tmp_path, capsys):
+    from emofuse.cli import main
+
+    target = tmp_path / "part.csv"
+    assert main(["analyze", str(media_dir / "clip.mp4"), "--start", "1", "--end", "2", "--segment", "0.5",
+                 "-o", str(target), "-q", *FAKE_FLAGS]) == 0
+    rows = [line.split(",")[:2] for line in target.read_text().splitlines()[1:]]
+    assert rows == [["1.0", "1.5"], ["1.5", "2.0"]]
+    with pytest.raises(SystemExit):
+        main(["analyze", str(media_dir / "clip.mp4"), "--start", "-1"])
+    assert "expected seconds >= 0, got -1" in capsys.readouterr().err

@@ -49,7 +49,8 @@ def add_parser(sub) -> None:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("inputs", nargs="*", metavar="FILE",
-                   help="video (mp4, mkv, mov, avi, webm) or audio (wav, flac, mp3); a folder (searched "
+                   help="video (mp4, mkv, mov, avi, webm), audio (wav, flac, mp3) or a still image (png, jpg, bmp, webp, "
+                        "tiff: one segment); a folder (searched "
                         "recursively) or a glob ('clips/**/*.mp4') for many")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="output file, or a folder (one file per input; required form for several inputs). "
@@ -77,6 +78,10 @@ def add_parser(sub) -> None:
     add_detection_arguments(g)
     g.add_argument("--smooth", metavar="METHOD[:N]",
                    help="smooth scores over N segments: median:5 (centred) or ema:3 (causal); default off")
+    g.add_argument("--start", type=_seconds, default=0.0, metavar="SECONDS",
+                   help="analyse from this time on (default 0); segment times stay those of the file")
+    g.add_argument("--end", type=_seconds, default=None, metavar="SECONDS",
+                   help="analyse up to this time (default: the end of the file)")
     g.add_argument("--no-video", dest="video", action="store_false", help="ignore the picture (voice only)")
     g.add_argument("--no-audio", dest="audio", action="store_false", help="ignore the soundtrack (faces only)")
     g.add_argument("--no-persons", dest="persons", action="store_false",
@@ -95,6 +100,17 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _seconds(text: str) -> float:
+    """A time in seconds >= 0 (for --start/--end)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     from emofuse.errors import EmofuseError
     from emofuse.runner import AnalysisOptions, Pipeline
@@ -111,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             raise EmofuseError(f"--smooth: {exc}") from None
     options = AnalysisOptions(
         segment=args.segment, fps=args.fps, detect_fps=args.detect_fps, track=args.track, video=args.video, audio=args.audio,
-        smooth=args.smooth, persons=args.persons, min_speech=args.min_speech,
+        smooth=args.smooth, persons=args.persons, min_speech=args.min_speech, start=args.start, end=args.end,
         **component_choices(args, args.component_options),
     )
     if args.persons_sheet and not args.persons:
