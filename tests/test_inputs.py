@@ -147,3 +147,59 @@ def test_analyze_command_start_end(fake_components, media_dir, tmp_path, capsys)
     with pytest.raises(SystemExit):
         main(["analyze", str(media_dir / "clip.mp4"), "--start", "-1"])
     assert "expected seconds >= 0, got -1" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- - (standard input)
+
+import io  # noqa: E402
+import sys  # noqa: E402
+import types  # noqa: E402
+
+from emofuse.stdin_input import image_suffix  # noqa: E402
+
+
+def _stdin(monkeypatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(data)))
+
+
+@pytest.mark.parametrize(("head", "suffix"), [(b"\x89PNG\r\n\x1a\n....", ".png"), (b"\x89PNG\r\n\x1a", ""),
+                                              (b"\xff\xd8\xff\xe0", ".jpg"), (b"RIFF\0\0\0\0WEBPVP8 ", ".webp"),
+                                              (b"RIFF\0\0\0\0WAVEfmt ", ""), (b"II*\x00", ".tiff"), (b"BM", ".bmp"),
+                                              (b"\x00\x00\x00\x20ftypisom", "")])
+def test_images_on_stdin_are_known_by_their_first_bytes(head, suffix):
+    assert image_suffix(head) == suffix
+
+
+def test_analyze_reads_a_video_from_stdin(fake_components, media_dir, tmp_path, monkeypatch, capsys):
+    from emofuse.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    _stdin(monkeypatch, (media_dir / "clip.mp4").read_bytes())
+    assert main(["analyze", "-", "-q", *FAKE_FLAGS]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stdin.csv"]
+    rows = (tmp_path / "stdin.csv").read_text().splitlines()
+    assert len(rows) == 4 and rows[1].startswith("0.0,1.0,") and rows[3].startswith("2.0,3.0,")
+
+
+def test_analyze_reads_an_image_from_stdin(tmp_path, monkeypatch):
+    from emofuse.cli import main
+
+    image = _image(tmp_path, "png")
+    _stdin(monkeypatch, image.read_bytes())
+    target = tmp_path / "face.csv"
+    assert main(["analyze", "-", "-o", str(target), "-q"]) == 0
+    rows = target.read_text().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("0.0,1.0,") and rows[1].split(",")[4] == "1"  # one face
+
+
+def test_empty_stdin_and_stdin_twice_are_errors(tmp_path, monkeypatch, capsys):
+    from emofuse.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    _stdin(monkeypatch, b"")
+    assert main(["analyze", "-", "-q"]) == 1
+    assert "standard input (-) is empty" in capsys.readouterr().err
+    _stdin(monkeypatch, b"data")
+    assert main(["analyze", "-", "-", "-o", "out/", "-q"]) == 1
+    assert "can be read only once" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

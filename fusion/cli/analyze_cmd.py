@@ -113,6 +113,24 @@ def _seconds(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from emofuse.errors import EmofuseError
+    from emofuse.stdin_input import STDIN
+
+    if STDIN in args.inputs:  # standard input: spooled to a temporary file named stdin first
+        import tempfile
+
+        from emofuse.stdin_input import spool_stdin
+
+        if args.inputs.count(STDIN) > 1:
+            raise EmofuseError("standard input (-) can be read only once")
+        with tempfile.TemporaryDirectory(prefix="emofuse-stdin-") as folder:
+            spooled = str(spool_stdin(sys.stdin.buffer, folder))
+            args.inputs = [spooled if source == STDIN else source for source in args.inputs]
+            return _run(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from emofuse.errors import EmofuseError
     from emofuse.runner import AnalysisOptions, Pipeline
 
     from .analyze_outputs import OutputPlan, write_outputs
