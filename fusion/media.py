@@ -24,7 +24,7 @@ from .errors import MediaError
 class MediaInfo:
     """What a media file holds, as ffmpeg sees it."""
 
-    path: Path
+    path: Path | str  # a str for a URL (`scheme://...`: Path would fold its //)
     duration: float
     has_video: bool
     has_audio: bool
@@ -64,6 +64,14 @@ def _probe_image(path: Path) -> MediaInfo:
     return MediaInfo(path, STILL_DURATION, True, False, 1.0 / STILL_DURATION, int(width), int(height), 0, still=True)
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(source: str | Path) -> bool:
+    """True for `scheme://...` (http, https, rtsp, ...): opened by ffmpeg as it is, not as a file."""
+    return isinstance(source, str) and bool(_URL.match(source))
+
+
 def _ffmpeg_reason(message: str) -> str:
     """The useful part of an ffmpeg error dump."""
     for pattern in (r"Error opening input: (.+)", r"moov atom not found", r"Invalid data found[^\n]*"):
@@ -77,17 +85,23 @@ def _ffmpeg_reason(message: str) -> str:
     return lines[-1] if lines else "ffmpeg cannot read it"
 
 
-def probe(path: str | Path) -> MediaInfo:
-    """Check that `path` is a readable media file and say what it holds; MediaError otherwise."""
-    path = Path(path)
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise MediaError(f"{path}: no such file")
     if path.is_dir():
         raise MediaError(f"{path}: is a directory, not a media file")
     if path.stat().st_size == 0:
         raise MediaError(f"{path}: the file is empty")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return _probe_image(path)
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Check that `path` is a readable media file (or a URL ffmpeg opens: http, https, rtsp, ...)
+    and say what it holds; MediaError otherwise."""
+    if not is_url(path):
+        path = Path(path)
+        _check_file(path)
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return _probe_image(path)
     from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
 
     try:
@@ -233,7 +247,7 @@ class AudioStream:
                  start: float = 0.0) -> None:
         import imageio_ffmpeg
 
-        self.path, self.sample_rate, self.keep = Path(path), sample_rate, keep
+        self.path, self.sample_rate, self.keep = path if is_url(path) else Path(path), sample_rate, keep
         seek = ["-ss", f"{start:.6f}"] if start > 0 else []
         cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", *seek, "-i", str(path),
                "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1"]

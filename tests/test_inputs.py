@@ -203,3 +203,59 @@ def test_empty_stdin_and_stdin_twice_are_errors(tmp_path, monkeypatch, capsys):
     assert main(["analyze", "-", "-", "-o", "out/", "-q"]) == 1
     assert "can be read only once" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- URLs (a server on 127.0.0.1)
+
+import functools  # noqa: E402
+import threading  # noqa: E402
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+from emofuse.media import is_url  # noqa: E402
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def served(media_dir):
+    """http://127.0.0.1:PORT/ serving media_dir (clip.mp4, silent.mp4, voice.wav)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(media_dir)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(("text", "url"), [("http://h/a.mp4", True), ("rtsp://h:554/s", True), ("https://h/x", True),
+                                           ("clips/a.mp4", False), ("http:/h/a.mp4", False), ("C:\\a.mp4", False)])
+def test_urls_are_told_from_paths(text, url):
+    assert is_url(text) is url
+
+
+def test_a_url_is_probed_and_analysed_like_its_file(fake_components, media_dir, served):
+    url = f"{served}/clip.mp4"
+    info = probe(url)
+    assert info.path == url and (info.has_video, info.has_audio) == (True, True)
+    assert info.duration == pytest.approx(probe(media_dir / "clip.mp4").duration)
+    pipeline = Pipeline(AnalysisOptions(segment=0.5, **FAKE_CHOICES))
+    remote, local = pipeline.analyze(url), pipeline.analyze(media_dir / "clip.mp4")
+    assert remote.source == url
+    assert [(s.start, s.end, s.faces, s.voice is None) for s in remote.segments] == \
+        [(s.start, s.end, s.faces, s.voice is None) for s in local.segments]
+
+
+def test_a_missing_url_is_a_media_error(served):
+    with pytest.raises(MediaError, match="missing.mp4: not a media file ffmpeg can read"):
+        probe(f"{served}/missing.mp4")
+
+
+def test_analyze_command_reads_a_url(fake_components, served, tmp_path):
+    from emofuse.cli import main
+
+    assert main(["analyze", f"{served}/voice.wav", "-o", f"{tmp_path}/out/", "-q", *FAKE_FLAGS]) == 0
+    rows = (tmp_path / "out" / "voice.csv").read_text().splitlines()  # 2 s of tone: 2 segments
+    assert len(rows) == 3 and rows[2].startswith("1.0,2.0,angry,")
