@@ -42,9 +42,17 @@ STILL_DURATION = 1.0
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """A still image as an RGB uint8 array (OpenCV, Pillow as a fallback); MediaError if unreadable."""
+    """A still image (a file, or a URL) as an RGB uint8 array (OpenCV, Pillow as a fallback for
+    files); MediaError if unreadable."""
     import cv2
 
+    if is_url(path):
+        capture = cv2.VideoCapture(path)
+        ok, frame = capture.read() if capture.isOpened() else (False, None)
+        capture.release()
+        if not ok:
+            raise MediaError(f"{path}: not an image OpenCV can read")
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     path = Path(path)
     frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if frame is not None:
@@ -58,7 +66,16 @@ def read_image(path: str | Path) -> np.ndarray:
         raise MediaError(f"{path}: not an image OpenCV or Pillow can read ({type(exc).__name__}: {exc})") from None
 
 
-def _probe_image(path: Path) -> MediaInfo:
+def _is_image(source: str | Path) -> bool:
+    """True when the file's (or the URL's path's) suffix is a still image's."""
+    if is_url(source):
+        from urllib.parse import urlsplit
+
+        return Path(urlsplit(str(source)).path).suffix.lower() in IMAGE_SUFFIXES
+    return Path(source).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _probe_image(path: Path | str) -> MediaInfo:
     image = read_image(path)
     height, width = image.shape[:2]
     return MediaInfo(path, STILL_DURATION, True, False, 1.0 / STILL_DURATION, int(width), int(height), 0, still=True)
@@ -100,8 +117,8 @@ def probe(path: str | Path) -> MediaInfo:
     if not is_url(path):
         path = Path(path)
         _check_file(path)
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            return _probe_image(path)
+    if _is_image(path):
+        return _probe_image(path)
     from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
 
     try:

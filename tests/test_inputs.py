@@ -220,14 +220,26 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def served(media_dir):
-    """http://127.0.0.1:PORT/ serving media_dir (clip.mp4, silent.mp4, voice.wav)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(media_dir)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def serve():
+    """serve(folder) -> http://127.0.0.1:PORT serving that folder (stopped after the test)."""
+    servers = []
+
+    def start(folder) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def served(media_dir, serve):
+    """http://127.0.0.1:PORT serving media_dir (clip.mp4, silent.mp4, voice.wav)."""
+    return serve(media_dir)
 
 
 @pytest.mark.parametrize(("text", "url"), [("http://h/a.mp4", True), ("rtsp://h:554/s", True), ("https://h/x", True),
@@ -259,3 +271,14 @@ def test_analyze_command_reads_a_url(fake_components, served, tmp_path):
     assert main(["analyze", f"{served}/voice.wav", "-o", f"{tmp_path}/out/", "-q", *FAKE_FLAGS]) == 0
     rows = (tmp_path / "out" / "voice.csv").read_text().splitlines()  # 2 s of tone: 2 segments
     assert len(rows) == 3 and rows[2].startswith("1.0,2.0,angry,")
+
+
+def test_an_image_url_is_a_one_segment_face_analysis(tmp_path, serve, pipeline):
+    _image(tmp_path, "png")
+    url = f"{serve(tmp_path)}/still.png?size=full"
+    info = probe(url)
+    assert info.still and (info.width, info.height) == (320, 240) and not info.has_audio
+    segments = pipeline.analyze(url).segments
+    assert [(s.start, s.end, s.faces) for s in segments] == [(0.0, STILL_DURATION, 1)]
+    with pytest.raises(MediaError, match="gone.png: not an image OpenCV can read"):
+        probe(f"{serve(tmp_path)}/gone.png")
