@@ -1,14 +1,24 @@
 """Inputs beyond plain media files: still images, --start/--end, stdin, URLs."""
 from __future__ import annotations
 
+import functools
+import io
+import sys
+import threading
+import types
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from emofuse.errors import MediaError
-from emofuse.media import STILL_DURATION, iter_frames, probe
-from emofuse.runner import AnalysisOptions, Pipeline
+from emofuse.errors import EmofuseError, MediaError
+from emofuse.media import STILL_DURATION, AudioStream, is_url, iter_frames, probe
+from emofuse.runner import AnalysisOptions, Pipeline, segment_bounds
+from emofuse.stdin_input import image_suffix
 from emofuse.testing import make_frame
+
+from .fakes import FAKE_CHOICES, FAKE_FLAGS
 
 IMAGE_FORMATS = ("png", "jpg", "bmp", "webp", "tiff")
 
@@ -74,12 +84,6 @@ def test_analyze_command_writes_one_row_for_an_image(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- --start / --end
 
-from emofuse.errors import EmofuseError  # noqa: E402
-from emofuse.media import AudioStream  # noqa: E402
-from emofuse.runner import segment_bounds  # noqa: E402
-
-from .fakes import FAKE_CHOICES, FAKE_FLAGS  # noqa: E402
-
 
 def test_segment_bounds_from_a_start_keep_file_times():
     assert segment_bounds(2.5, 0.5, 1.0) == [(1.0, 1.5), (1.5, 2.0), (2.0, 2.5)]
@@ -116,7 +120,8 @@ def test_audio_from_a_start_keeps_file_times(media_dir):
 
 def test_analysis_between_start_and_end(fake_components, media_dir):
     # clip.mp4: a white picture (a face for the fakes) until 1.5 s, then black; a tone after 1.5 s
-    timeline = Pipeline(AnalysisOptions(segment=0.5, start=1.0, end=2.5, **FAKE_CHOICES)).analyze(media_dir / "clip.mp4")
+    pipeline = Pipeline(AnalysisOptions(segment=0.5, start=1.0, end=2.5, **FAKE_CHOICES))
+    timeline = pipeline.analyze(media_dir / "clip.mp4")
     assert [(s.start, s.end) for s in timeline.segments] == [(1.0, 1.5), (1.5, 2.0), (2.0, 2.5)]
     assert [s.faces for s in timeline.segments] == [1, 0, 0]
     assert [s.voice is None for s in timeline.segments] == [True, False, False]
@@ -126,7 +131,8 @@ def test_analysis_between_start_and_end(fake_components, media_dir):
 
 
 def test_an_end_past_the_file_stops_at_its_end(fake_components, media_dir):
-    timeline = Pipeline(AnalysisOptions(segment=1.0, start=2.0, end=60.0, **FAKE_CHOICES)).analyze(media_dir / "clip.mp4")
+    pipeline = Pipeline(AnalysisOptions(segment=1.0, start=2.0, end=60.0, **FAKE_CHOICES))
+    timeline = pipeline.analyze(media_dir / "clip.mp4")
     assert [(s.start, s.end) for s in timeline.segments] == [(2.0, 3.0)]
 
 
@@ -150,12 +156,6 @@ def test_analyze_command_start_end(fake_components, media_dir, tmp_path, capsys)
 
 
 # --------------------------------------------------------------------------- - (standard input)
-
-import io  # noqa: E402
-import sys  # noqa: E402
-import types  # noqa: E402
-
-from emofuse.stdin_input import image_suffix  # noqa: E402
 
 
 def _stdin(monkeypatch, data: bytes) -> None:
@@ -206,12 +206,6 @@ def test_empty_stdin_and_stdin_twice_are_errors(tmp_path, monkeypatch, capsys):
 
 
 # --------------------------------------------------------------------------- URLs (a server on 127.0.0.1)
-
-import functools  # noqa: E402
-import threading  # noqa: E402
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
-
-from emofuse.media import is_url  # noqa: E402
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
