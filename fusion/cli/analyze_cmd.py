@@ -21,6 +21,10 @@ examples:
   emofuse analyze film.mkv --smooth median:5      steadier labels (median over 5 segments)
   emofuse analyze clip.mp4 --fusion product --set fusion.face_weight=0.7
   emofuse analyze interview.wav                   voice only
+  emofuse analyze portrait.jpg                    a still image: one segment, faces only
+  emofuse analyze film.mkv --start 60 --end 90    only that half minute (times stay the film's)
+  cat clip.mp4 | emofuse analyze -                standard input; writes stdin.csv
+  emofuse analyze http://host/clip.mp4 -o out/    a URL (whatever ffmpeg opens: http, https, rtsp)
   emofuse analyze film.mp4 --annotate film.annotated.mp4 --html film.html
                                                   the film with boxes and labels, and a report to watch it in
   emofuse analyze film.mp4 --by person -o film.csv --persons film-persons.png
