@@ -276,3 +276,16 @@ def test_an_image_url_is_a_one_segment_face_analysis(tmp_path, serve, pipeline):
     assert [(s.start, s.end, s.faces) for s in segments] == [(0.0, STILL_DURATION, 1)]
     with pytest.raises(MediaError, match="gone.png: not an image OpenCV can read"):
         probe(f"{serve(tmp_path)}/gone.png")
+
+
+def test_one_url_alone_is_one_file(tmp_path):
+    import argparse
+
+    from emofuse.batch.run import wants_batch
+
+    def args(*inputs):
+        return argparse.Namespace(inputs=list(inputs), from_list=None, jobs=None, cluster=None,
+                                  timeout_per_file=None, force=False)
+
+    assert not wants_batch(args("http://127.0.0.1:1/clip.mp4"))
+    assert wants_batch(args("http://127.0.0.1:1/a.mp4", "http://127.0.0.1:1/b.mp4"))

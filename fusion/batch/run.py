@@ -61,7 +61,9 @@ def wants_batch(args: argparse.Namespace) -> bool:
     """True when the command line asks for batch mode (see the module doc)."""
     if args.from_list or args.jobs or args.cluster or args.timeout_per_file or args.force:
         return True
-    return any(is_url(a) or Path(a).is_dir() or (has_magic(a) and not Path(a).exists()) for a in args.inputs)
+    # one URL on its own is one file, like a path; several go through the batch
+    return any((is_url(a) and len(args.inputs) > 1) or Path(a).is_dir() or (has_magic(a) and not Path(a).exists())
+               for a in args.inputs)
 
 
 def run_batch(args: argparse.Namespace, options) -> int:
