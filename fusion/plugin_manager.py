@@ -18,7 +18,7 @@ import pluggy
 
 from . import hookspecs
 from .components import KINDS
-from .errors import PluginError
+from .errors import EmofuseError, PluginError
 from .registry import Registry
 
 ENTRY_POINT_GROUP = "emofuse"
@@ -118,8 +118,16 @@ def make_plugin_manager(extra_plugins: Mapping[str, object] | None = None) -> tu
         infos.append(PluginInfo(ep.name, dist, version, builtin=False))
 
     for name, plugin in (extra_plugins or {}).items():
+        if pm.get_plugin(name) is not None or pm.is_registered(plugin):
+            raise PluginError(f"plugin {name!r} is already registered (an installed plugin of that name, or the "
+                              f"same object twice); pass another name or block it with EMOFUSE_BLOCK_PLUGINS={name}")
         pm.register(plugin, name=name)
         infos.append(PluginInfo(name, "(registered in code)", "", builtin=False))
+    if only:
+        found = {ep.name for ep in md.entry_points(group=ENTRY_POINT_GROUP)}
+        for name in sorted(only - found):
+            _fail(f"EMOFUSE_LOAD_PLUGINS names {name!r}, but no installed plugin has that name "
+                  f"(installed: {', '.join(sorted(found)) or 'none'})", failures)
     return pm, infos, failures
 
 
@@ -133,8 +141,15 @@ def collect_components(extra_plugins: Mapping[str, object] | None = None) -> Com
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             plugin_name = impl.plugin_name
 
-            def register(name, factory, description="", _plugin=plugin_name):
-                registry.add(name, factory, _plugin, description)
+            def register(name, factory, description="", _plugin=plugin_name, _hook=hook_name):
+                # a refused name (a duplicate, a bad factory) is reported and the hook goes on: the
+                # names it registers after that one are kept
+                try:
+                    registry.add(name, factory, _plugin, description)
+                except EmofuseError as exc:
+                    if _plugin in builtin:
+                        raise
+                    _fail(f"plugin {_plugin}: {_hook}: {exc}", failures)
 
             try:
                 returned = impl.function(register=register)

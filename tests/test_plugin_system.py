@@ -150,3 +150,31 @@ def test_third_party_duplicate_of_a_builtin_name_is_reported(monkeypatch):
     with pytest.warns(plugin_manager.PluginWarning, match="by plugin haar and by plugin copycat"):
         components = plugin_manager.collect_components()
     assert components["face_detector"].get("haar").plugin == "haar"
+
+
+def test_a_duplicate_name_does_not_drop_the_names_registered_after_it(monkeypatch):
+    class Copycat:
+        @hookimpl
+        def register_face_detectors(self, register):
+            register("haar", CenterFace)
+            register("copy-center", CenterFace)
+
+    _install(monkeypatch, _EntryPoint("copycat", Copycat))
+    with pytest.warns(plugin_manager.PluginWarning, match="registered twice"):
+        components = plugin_manager.collect_components()
+    assert components["face_detector"].get("copy-center").plugin == "copycat"
+
+
+def test_load_only_an_unknown_plugin_is_said(monkeypatch):
+    _install(monkeypatch, _EntryPoint("good", _Good))
+    monkeypatch.setenv("EMOFUSE_LOAD_PLUGINS", "goood")
+    with pytest.warns(plugin_manager.PluginWarning, match="'goood', but no installed plugin has that name .installed: good"):
+        plugin_manager.collect_components()
+
+
+def test_a_plugin_passed_in_code_under_a_taken_name_is_one_clear_error(monkeypatch):
+    from emofuse.errors import PluginError
+
+    _install(monkeypatch, _EntryPoint("good", _Good))
+    with pytest.raises(PluginError, match="'good' is already registered"):
+        plugin_manager.collect_components(extra_plugins={"good": _Good()})
