@@ -109,12 +109,18 @@ def share_value(text: str) -> float:
     return value
 
 
+#: What `auto` picks, per kind (emofuse.runner.AUTO).
+AUTO_HELP = {"face_embedder": " (dlib where installed, else pixels)",
+             "voice_activity": " (silero where installed, else energy)"}
+
+
 def add_component_arguments(parser: argparse.ArgumentParser, set_help: str) -> None:
     """--face-detector ... --fusion NAME (defaults from AnalysisOptions) and the repeatable --set."""
     group = parser.add_argument_group("components (see `emofuse list`)")
     for flag, kind in KIND_FLAGS.items():
         default = getattr(AnalysisOptions, kind)
-        group.add_argument(f"--{flag}", dest=kind, default=default, metavar="NAME", help=f"default: {default}")
+        group.add_argument(f"--{flag}", dest=kind, default=default, metavar="NAME",
+                           help=f"default: {default}" + AUTO_HELP.get(kind, "") if default == "auto" else f"default: {default}")
     group.add_argument("--set", dest="component_options", action="append", metavar="KIND.OPTION=VALUE",
                        help=set_help)
 
