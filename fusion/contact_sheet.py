@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_output
 
 #: Columns of the sheet (persons per row).
 COLUMNS = 5
@@ -39,8 +38,6 @@ def draw_persons(timeline, path: str | Path) -> Path:
                 ha="center", va="top", fontsize=8.5, color="#333333")
     fig.suptitle(Path(timeline.source).name, fontsize=9, color="#444444")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    from .plot import save_png
+
+    return save_png(fig, path, dpi=100)

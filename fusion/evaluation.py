@@ -91,11 +91,9 @@ def plot_confusion(metrics: dict, path: str | Path, title: str = "") -> Path:
     ax.set_title(title or f"accuracy {metrics['accuracy']:.1%}, macro-F1 {metrics['macro_f1']:.3f}")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    from .plot import save_png
+
+    return save_png(fig, path, dpi=120)
 
 
 def write_report(metrics: dict, directory: str | Path, name: str, title: str = "") -> list[Path]:

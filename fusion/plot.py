@@ -72,8 +72,17 @@ def plot_timeline(timeline, path: str | Path, title: str | None = None) -> Path:
     fig.legend(handles, labels, loc="upper center", ncol=len(LABELS), frameon=False, bbox_to_anchor=(0.5, 0.995))
     fig.suptitle(title or Path(timeline.source).name, y=1 - 0.5 / fig.get_figheight(), fontsize=10, color="#444444")
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.65 / fig.get_figheight()))
+    return save_png(fig, path, dpi=110)
+
+
+def save_png(fig, path: str | Path, dpi: int) -> Path:
+    """Write a matplotlib figure as a PNG atomically (a temp file, then a rename) and close it."""
+    import matplotlib.pyplot as plt
+
     path = Path(path)
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png")
+    finally:
+        plt.close(fig)
     return path
