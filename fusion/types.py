@@ -208,8 +208,22 @@ def scores_of(evidence) -> EmotionScores | None:
     return getattr(evidence, "scores", evidence)
 
 
+class _FusedVerdict:
+    """`label` and `confidence` of the fused scores (None without a fused verdict)."""
+
+    fused: EmotionScores | None
+
+    @property
+    def label(self) -> str | None:
+        return self.fused.label if self.fused else None
+
+    @property
+    def confidence(self) -> float | None:
+        return self.fused.confidence if self.fused else None
+
+
 @dataclasses.dataclass(frozen=True)
-class PersonResult:
+class PersonResult(_FusedVerdict):
     """One person seen in one segment: where (median face box), what their face showed, whether
     they spoke (and then what their voice carried), and their fused verdict."""
 
@@ -220,14 +234,6 @@ class PersonResult:
     fused: EmotionScores | None = None
     speaking: bool = False
     faces: int = 0
-
-    @property
-    def label(self) -> str | None:
-        return self.fused.label if self.fused else None
-
-    @property
-    def confidence(self) -> float | None:
-        return self.fused.confidence if self.fused else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,7 +261,7 @@ class Person:
 
 
 @dataclasses.dataclass(frozen=True)
-class SegmentResult:
+class SegmentResult(_FusedVerdict):
     """What one time window showed: face scores, voice scores, the fused verdict.
 
     A modality with nothing to say (no face, silence) is None, not a guess. `faces` is the
@@ -287,14 +293,6 @@ class SegmentResult:
         if self.faces < 0:
             raise ValueError("SegmentResult.faces must be >= 0")
         object.__setattr__(self, "errors", tuple(self.errors))
-
-    @property
-    def label(self) -> str | None:
-        return self.fused.label if self.fused else None
-
-    @property
-    def confidence(self) -> float | None:
-        return self.fused.confidence if self.fused else None
 
 
 @dataclasses.dataclass(frozen=True)
