@@ -60,14 +60,8 @@ def timeline_header(timeline) -> dict:
         "duration": round(timeline.duration, 3),
         "labels": list(LABELS),
         "components": dict(timeline.components),
-        **{key: _json_ready(value) for key, value in timeline.provenance.items()},
+        **timeline.provenance,  # emofuse version, settings, model hashes: plain JSON values
     }
-
-
-def _json_ready(value):
-    if hasattr(value, "items"):
-        return {k: _json_ready(v) for k, v in value.items()}
-    return value
 
 
 class _By:
