@@ -97,12 +97,19 @@ def render_frames(face48: np.ndarray, seconds: float, scale: float = 5.0, phase:
     """RGB frames: the grey face, upscaled `scale` times, drifting slowly around the frame centre."""
     import cv2
 
+    side = int(round(48 * scale / 2)) * 2
+    face = cv2.resize(np.asarray(face48, dtype=np.uint8), (side, side), interpolation=cv2.INTER_CUBIC)
+    yield from swaying_frames(np.repeat(face[:, :, None], 3, axis=2), seconds, phase, fps, size)
+
+
+def swaying_frames(face_rgb: np.ndarray, seconds: float, phase: float = 0.0, fps: float = FPS,
+                   size: tuple[int, int] = FRAME_SIZE):
+    """RGB frames of `size`: `face_rgb` (square) on the grey test background, drifting slowly
+    around the frame centre (a few percent of the frame, `phase` shifting the drift)."""
     from emofuse.testing import make_frame
 
     width, height = size
-    side = int(round(48 * scale / 2)) * 2
-    face = cv2.resize(np.asarray(face48, dtype=np.uint8), (side, side), interpolation=cv2.INTER_CUBIC)
-    face = np.repeat(face[:, :, None], 3, axis=2)
+    side = face_rgb.shape[0]
     background = make_frame(width, height, face=False)
     n = max(1, int(round(seconds * fps)))
     for i in range(n):
@@ -111,7 +118,7 @@ def render_frames(face48: np.ndarray, seconds: float, scale: float = 5.0, phase:
         dy = round(0.02 * height * math.sin(2 * math.pi * t / 2.7 + 1.7 * phase))
         x, y = (width - side) // 2 + dx, (height - side) // 2 + dy
         frame = background.copy()
-        frame[y:y + side, x:x + side] = face
+        frame[y:y + side, x:x + side] = face_rgb
         yield frame
 
 

@@ -11,7 +11,6 @@ random choices come from its own seed, so a rendering is the same every time.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -33,8 +32,7 @@ def face_frames(style: str, face48: np.ndarray, seconds: float, fps: float, rng:
     if style not in CAMERA:
         raise ValueError(f"unknown face style {style!r}; styles: {', '.join(FACE_STYLES)}")
     import cv2
-
-    from emofuse.testing import make_frame
+    from avbench.clips import swaying_frames
 
     (lo, hi), (blur_lo, blur_hi), (q_lo, q_hi) = CAMERA[style]
     side = int(round(rng.uniform(lo, hi) / 2)) * 2
@@ -43,16 +41,8 @@ def face_frames(style: str, face48: np.ndarray, seconds: float, fps: float, rng:
     tint = np.array([1.0 + rng.uniform(0.03, 0.10), 1.0, 1.0 - rng.uniform(0.03, 0.12)])  # warm light
     face_rgb = np.clip(face[:, :, None] * tint, 0, 255).astype(np.uint8)
     quality = int(rng.integers(q_lo, q_hi + 1))
-    width, height = FRAME_SIZE
-    background = make_frame(width, height, face=False)
-    n = max(1, int(round(seconds * fps)))
-    for i in range(n):
-        t = i / fps
-        dx = round(0.03 * width * math.sin(2 * math.pi * t / 4.0 + phase))
-        dy = round(0.02 * height * math.sin(2 * math.pi * t / 2.7 + 1.7 * phase))
-        x, y = (width - side) // 2 + dx, (height - side) // 2 + dy
-        frame = background.copy()
-        frame[y:y + side, x:x + side] = face_rgb
+
+    for frame in swaying_frames(face_rgb, seconds, phase, fps, FRAME_SIZE):
         noisy = np.clip(frame + rng.normal(0, 2.0, frame.shape), 0, 255).astype(np.uint8)
         yield jpeg(noisy, quality)
 
