@@ -21,6 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emofuse.testing import _paste  # the test helpers' clipped paste: one copy
+
 #: Face width in pixels in the multi-person frames (Haar finds faces from ~48 px at 640 wide).
 FACE_PX = 100
 #: Background colours (RGB, top and bottom) of the shots of the multi-person clip, in turn.
@@ -105,14 +107,6 @@ def _background(width: int, height: int, shot: int) -> np.ndarray:
     return np.repeat(top * (1 - ramp) + bottom * ramp, width, axis=1).round().astype(np.uint8)
 
 
-def _paste(frame: np.ndarray, image: np.ndarray, x: int, y: int) -> None:
-    fh, fw = frame.shape[:2]
-    ih, iw = image.shape[:2]
-    x0, y0, x1, y1 = max(0, x), max(0, y), min(fw, x + iw), min(fh, y + ih)
-    if x0 < x1 and y0 < y1:
-        frame[y0:y1, x0:x1] = image[y0 - y:y1 - y, x0 - x:x1 - x]
-
-
 def multi_person_frames(seconds: float, persons: int = 3, fps: float = 25, size: tuple[int, int] = (640, 480),
                         cut_every: float | None = 20.0, face_px: int = FACE_PX) -> Iterator[np.ndarray]:
     """RGB frames of `persons` people side by side; each shot rotates who stands where."""
@@ -189,3 +183,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def clip_for(folder: Path, seconds: float, persons: int = 1, cut_every: float = 20.0) -> Path:
+    """The benchmarks' clip in `folder`: `one.mp4` for one person, `multi.mp4` for several."""
+    folder = Path(folder)
+    if persons == 1:
+        return one_person_clip(folder / "one.mp4", seconds)
+    return multi_person_clip(folder / "multi.mp4", seconds, persons, cut_every=cut_every)

@@ -140,9 +140,7 @@ def main() -> None:
         if clip is None:
             import clips
 
-            work = Path(tmp)
-            clip = (clips.one_person_clip(work / "one.mp4", args.seconds) if args.persons == 1 else
-                    clips.multi_person_clip(work / "multi.mp4", args.seconds, args.persons, cut_every=args.cut_every))
+            clip = clips.clip_for(Path(tmp), args.seconds, args.persons, cut_every=args.cut_every)
         measure(args, clip)
 
 
