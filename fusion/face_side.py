@@ -97,9 +97,10 @@ class TrackBook:
         self._open: set[int] = set()
         self.shot = 0
 
-    def cut(self, time: float) -> None:
+    def cut(self) -> None:
+        """A shot cut: the open tracks end (and are embedded); later tracks are of the next shot."""
         self.shot += 1
-        self.close_before(float("inf"))
+        self.finish()
 
     def see(self, time: float, key: int, box: FaceBox, frame: np.ndarray) -> None:
         track = self.tracks.get(key)
@@ -153,7 +154,7 @@ def segment_faces(frames, bounds: Sequence[tuple[float, float]],
             segment.sampled += 1
             if is_cut is not None and is_cut(frame):
                 linker.cut()
-                book.cut(time)
+                book.cut()
             book.close_before(time)
             boxes = find_faces(time, frame, segment.errors)
             linked = []
