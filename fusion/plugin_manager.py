@@ -70,11 +70,20 @@ def _strict() -> bool:
     return os.environ.get("EMOFUSE_STRICT_PLUGINS", "").lower() in {"1", "true", "yes"}
 
 
+class _Reported(PluginError):
+    """A failure already worded for the user, raised in strict mode: passed on as it is."""
+
+
 def _fail(message: str, failures: list[str]) -> None:
     if _strict():
-        raise PluginError(message)
+        raise _Reported(message)
     failures.append(message)
     warnings.warn(message, PluginWarning, stacklevel=3)
+
+
+def _one_line(exc: BaseException) -> str:
+    """pluggy's validation errors span several lines: joined with '; '."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def _builtin_modules() -> tuple[str, ...]:
@@ -113,22 +122,50 @@ def make_plugin_manager(extra_plugins: Mapping[str, object] | None = None) -> tu
         try:
             pm.register(plugin, name=ep.name)
         except Exception as exc:
-            _fail(f"plugin {ep.name} ({dist} {version}) is invalid: {exc}", failures)
+            _fail(f"plugin {ep.name} ({dist} {version}) is invalid: {_one_line(exc)}", failures)
             continue
         infos.append(PluginInfo(ep.name, dist, version, builtin=False))
 
     for name, plugin in (extra_plugins or {}).items():
-        if pm.get_plugin(name) is not None or pm.is_registered(plugin):
-            raise PluginError(f"plugin {name!r} is already registered (an installed plugin of that name, or the "
-                              f"same object twice); pass another name or block it with EMOFUSE_BLOCK_PLUGINS={name}")
-        pm.register(plugin, name=name)
+        _refuse_taken(pm, name, plugin, infos)
+        try:
+            pm.register(plugin, name=name)
+        except Exception as exc:  # pluggy's validation: a hook with the wrong arguments, ...
+            raise PluginError(f"extra_plugins[{name!r}] is not a valid plugin: {_one_line(exc)}") from None
         infos.append(PluginInfo(name, "(registered in code)", "", builtin=False))
-    if only:
-        found = {ep.name for ep in md.entry_points(group=ENTRY_POINT_GROUP)}
-        for name in sorted(only - found):
-            _fail(f"EMOFUSE_LOAD_PLUGINS names {name!r}, but no installed plugin has that name "
-                  f"(installed: {', '.join(sorted(found)) or 'none'})", failures)
+    installed = {ep.name for ep in md.entry_points(group=ENTRY_POINT_GROUP)}
+    builtin = {info.name for info in infos if info.builtin}
+    _say_unknown_names("EMOFUSE_LOAD_PLUGINS", only or set(), installed, builtin, failures)
+    _say_unknown_names("EMOFUSE_BLOCK_PLUGINS", blocked, installed, builtin, failures)
     return pm, infos, failures
+
+
+def _refuse_taken(pm: pluggy.PluginManager, name: str, plugin: object, infos: list[PluginInfo]) -> None:
+    """One PluginError line when the plugin passed in code as `name` clashes with a registered one
+    (the usual case: the plugin under development is also installed)."""
+    by_name = {info.name: info for info in infos}
+    holder = pm.get_name(plugin) if pm.is_registered(plugin) else None
+    taken = holder or (name if pm.get_plugin(name) is not None else None)
+    if taken is None:
+        return
+    info = by_name.get(taken)
+    if info is not None and info.builtin:
+        raise PluginError(f"extra_plugins[{name!r}]: {taken!r} is a built-in plugin; pass yours under another name")
+    if info is not None and info.distribution != "(registered in code)":
+        raise PluginError(f"extra_plugins[{name!r}]: plugin {taken!r} is also installed ({info.distribution} "
+                          f"{info.version}); set EMOFUSE_BLOCK_PLUGINS={taken} to use the one passed in code, "
+                          f"or leave it out of extra_plugins")
+    raise PluginError(f"extra_plugins[{name!r}]: the same plugin is passed twice (also as {taken!r})")
+
+
+def _say_unknown_names(variable: str, names: set[str], installed: set[str], builtin: set[str],
+                       failures: list[str]) -> None:
+    """A warning (an error when strict) for each name in EMOFUSE_LOAD/BLOCK_PLUGINS that selects nothing."""
+    for name in sorted(names - installed):
+        why = ("is a built-in plugin (built-ins are always loaded)" if name in builtin
+               else "is not the name of an installed plugin")
+        _fail(f"{variable} names {name!r}, which {why}; installed plugins: "
+              f"{', '.join(sorted(installed)) or 'none'}", failures)
 
 
 def collect_components(extra_plugins: Mapping[str, object] | None = None) -> Components:
@@ -155,6 +192,8 @@ def collect_components(extra_plugins: Mapping[str, object] | None = None) -> Com
                 returned = impl.function(register=register)
                 if returned is not None:
                     raise PluginError(f"hook {hook_name} returned {type(returned).__name__}; call register() instead")
+            except _Reported:
+                raise
             except Exception as exc:
                 message = f"plugin {plugin_name}: {hook_name} failed: {exc}"
                 if plugin_name in builtin:

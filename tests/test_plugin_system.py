@@ -140,41 +140,94 @@ def test_load_only_and_block_switches(monkeypatch):
     assert "mean-of-two" not in components["fusion"]
 
 
-def test_third_party_duplicate_of_a_builtin_name_is_reported(monkeypatch):
-    class Copycat:
-        @hookimpl
-        def register_face_detectors(self, register):
-            register("haar", CenterFace)
+class _Copycat:
+    """Registers a built-in's name, then a name of its own."""
 
-    _install(monkeypatch, _EntryPoint("copycat", Copycat))
+    @hookimpl
+    def register_face_detectors(self, register):
+        register("haar", CenterFace)
+        register("copy-center", CenterFace)
+
+
+def test_third_party_duplicate_of_a_builtin_name_is_reported(monkeypatch):
+    _install(monkeypatch, _EntryPoint("copycat", _Copycat))
     with pytest.warns(plugin_manager.PluginWarning, match="by plugin haar and by plugin copycat"):
         components = plugin_manager.collect_components()
     assert components["face_detector"].get("haar").plugin == "haar"
 
 
 def test_a_duplicate_name_does_not_drop_the_names_registered_after_it(monkeypatch):
-    class Copycat:
-        @hookimpl
-        def register_face_detectors(self, register):
-            register("haar", CenterFace)
-            register("copy-center", CenterFace)
-
-    _install(monkeypatch, _EntryPoint("copycat", Copycat))
+    _install(monkeypatch, _EntryPoint("copycat", _Copycat))
     with pytest.warns(plugin_manager.PluginWarning, match="registered twice"):
         components = plugin_manager.collect_components()
     assert components["face_detector"].get("copy-center").plugin == "copycat"
 
 
-def test_load_only_an_unknown_plugin_is_said(monkeypatch):
-    _install(monkeypatch, _EntryPoint("good", _Good))
-    monkeypatch.setenv("EMOFUSE_LOAD_PLUGINS", "goood")
-    with pytest.warns(plugin_manager.PluginWarning, match="'goood', but no installed plugin has that name .installed: good"):
+def test_a_duplicate_in_strict_mode_is_one_error_worded_once(monkeypatch):
+    _install(monkeypatch, _EntryPoint("copycat", _Copycat))
+    monkeypatch.setenv("EMOFUSE_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError) as caught:
         plugin_manager.collect_components()
+    assert str(caught.value) == ("plugin copycat: register_face_detectors: face detector 'haar' is registered "
+                                 "twice: by plugin haar and by plugin copycat")
 
 
-def test_a_plugin_passed_in_code_under_a_taken_name_is_one_clear_error(monkeypatch):
-    from emofuse.errors import PluginError
-
+@pytest.mark.parametrize("variable, value, said", [
+    ("EMOFUSE_LOAD_PLUGINS", "goood", "EMOFUSE_LOAD_PLUGINS names 'goood', which is not the name of an installed "
+                                      "plugin; installed plugins: good"),
+    ("EMOFUSE_LOAD_PLUGINS", "good,haar", "EMOFUSE_LOAD_PLUGINS names 'haar', which is a built-in plugin "
+                                          "(built-ins are always loaded)"),
+    ("EMOFUSE_BLOCK_PLUGINS", "goood", "EMOFUSE_BLOCK_PLUGINS names 'goood', which is not the name of an "
+                                       "installed plugin"),
+])
+def test_a_plugin_switch_naming_no_installed_plugin_is_said(monkeypatch, variable, value, said):
     _install(monkeypatch, _EntryPoint("good", _Good))
-    with pytest.raises(PluginError, match="'good' is already registered"):
-        plugin_manager.collect_components(extra_plugins={"good": _Good()})
+    monkeypatch.setenv(variable, value)
+    with pytest.warns(plugin_manager.PluginWarning) as record:
+        plugin_manager.collect_components()
+    assert any(said in str(w.message) for w in record), [str(w.message) for w in record]
+
+
+def test_a_plugin_switch_naming_installed_plugins_says_nothing(monkeypatch):
+    _install(monkeypatch, _EntryPoint("good", _Good))
+    monkeypatch.setenv("EMOFUSE_LOAD_PLUGINS", "good")
+    monkeypatch.setenv("EMOFUSE_BLOCK_PLUGINS", "good")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not plugin_manager.collect_components().failures
+
+
+def test_a_plugin_passed_in_code_that_is_also_installed_is_one_line_naming_it(monkeypatch):
+    mine = _Good()
+    _install(monkeypatch, _EntryPoint("mine", lambda: mine))
+    expected = ("extra_plugins['mine']: plugin 'mine' is also installed (emofuse-mine 1.0); set "
+                "EMOFUSE_BLOCK_PLUGINS=mine to use the one passed in code, or leave it out of extra_plugins")
+    for passed in (mine, _Good()):  # the installed object itself, or another under the installed name
+        with pytest.raises(PluginError) as caught:
+            plugin_manager.collect_components(extra_plugins={"mine": passed})
+        assert str(caught.value) == expected
+    with pytest.raises(PluginError, match=r"^extra_plugins\['dev'\]: plugin 'mine' is also installed"):
+        plugin_manager.collect_components(extra_plugins={"dev": mine})
+    monkeypatch.setenv("EMOFUSE_BLOCK_PLUGINS", "mine")  # the advice works
+    components = plugin_manager.collect_components(extra_plugins={"mine": mine})
+    assert components["fusion"].get("mean-of-two").plugin == "mine"
+
+
+def test_a_plugin_passed_in_code_under_a_builtin_name_or_twice_is_one_clear_error():
+    with pytest.raises(PluginError, match=r"^extra_plugins\['haar'\]: 'haar' is a built-in plugin; pass yours "
+                                          r"under another name$"):
+        plugin_manager.collect_components(extra_plugins={"haar": _Good()})
+    good = _Good()
+    with pytest.raises(PluginError, match=r"^extra_plugins\['b'\]: the same plugin is passed twice \(also as 'a'\)$"):
+        plugin_manager.collect_components(extra_plugins={"a": good, "b": good})
+
+
+def test_an_invalid_plugin_passed_in_code_is_a_plugin_error():
+    class WrongArguments:
+        @hookimpl
+        def register_face_detectors(self, register, extra):
+            pass
+
+    with pytest.raises(PluginError, match=r"^extra_plugins\['wrong'\] is not a valid plugin: .*'extra'") as caught:
+        plugin_manager.collect_components(extra_plugins={"wrong": WrongArguments()})
+    assert "\n" not in str(caught.value)
