@@ -29,3 +29,20 @@ def test_list_one_kind_and_unknown_kind(fake_components, capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "emofuse analyze movie.mp4" in capsys.readouterr().out
+
+
+def test_plugins_and_list_name_kinds_as_users_type_them(fake_components, capsys, monkeypatch):
+    from emofuse.cli.list_cmd import KIND_NAMES
+
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "media-source: audio-file" in out and "face-detector: center" in out
+    assert "media_source:" not in out and "face_detector:" not in out
+    assert main(["list"]) == 0
+    titles = [line.split("(")[-1].rstrip(") ") for line in capsys.readouterr().out.splitlines()
+              if line.rstrip().endswith(")") and not line.startswith(("│", "┃"))]
+    assert sorted(titles) == sorted(KIND_NAMES)
+    for name in KIND_NAMES:  # each name shown is one `emofuse list` takes
+        assert main(["list", name]) == 0, name
+        assert f"({name})" in capsys.readouterr().out

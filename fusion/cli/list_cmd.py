@@ -7,8 +7,16 @@ from emofuse.errors import EmofuseError
 
 from .options import KIND_FLAGS
 
+#: The kind names users type (`emofuse list KIND`, `--set KIND.OPTION=...`) and show in every listing.
+KIND_NAMES = (*KIND_FLAGS, "exporter", "media-source")
 _KIND_NAMES = {**KIND_FLAGS, "exporter": "exporter", "exporters": "exporter", "format": "exporter",
                "media-source": "media_source"}
+
+
+def kind_name(kind: str) -> str:
+    """The name users type for the registry key `kind` ('media_source' -> 'media-source')."""
+    return next((name for name, k in _KIND_NAMES.items() if k == kind and name in KIND_NAMES),
+                kind.replace("_", "-"))
 
 
 def add_parser(sub) -> None:
@@ -21,7 +29,7 @@ def add_parser(sub) -> None:
                               "model from `emofuse train face`",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("kind", nargs="?", metavar="KIND",
-                   help=f"one of: {', '.join(list(KIND_FLAGS) + ['exporter', 'media-source'])}")
+                   help=f"one of: {', '.join(KIND_NAMES)}")
     p.add_argument("--options", action="store_true", help="also list each component's options")
     p.set_defaults(run=run)
 
@@ -37,13 +45,14 @@ def run(args: argparse.Namespace) -> int:
     if args.kind:
         kind = _KIND_NAMES.get(args.kind) or (args.kind if args.kind in components.registries else None)
         if kind is None:
-            raise EmofuseError(f"unknown kind {args.kind!r}; kinds: {', '.join(list(KIND_FLAGS) + ['exporter', 'media-source'])}")
+            raise EmofuseError(f"unknown kind {args.kind!r}; kinds: {', '.join(KIND_NAMES)}")
         kinds = [kind]
     console = Console()
     for kind in kinds:
         registry = components[kind]
         human = registry.human
-        table = Table(title=human[:-1] + "ies" if human.endswith("y") else human + "s", title_justify="left")
+        plural = human[:-1] + "ies" if human.endswith("y") else human + "s"
+        table = Table(title=f"{plural} ({kind_name(kind)})", title_justify="left")
         for column in ("name", "plugin", "description"):
             table.add_column(column)
         for entry in registry:
@@ -51,12 +60,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(table)
         if args.options:
             for entry in registry:
-                console.print(options_table(registry, entry.name, _flag_of(kind)))
+                console.print(options_table(registry, entry.name, kind_name(kind)))
     return 0
-
-
-def _flag_of(kind: str) -> str:
-    return next((flag for flag, k in KIND_FLAGS.items() if k == kind), kind.replace("_", "-"))
 
 
 def options_table(registry, name: str, flag: str):

@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from emofuse.plugin_manager import get_components
 
     from .console import stderr_console
+    from .list_cmd import kind_name
 
     components = get_components()
     rows = [
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     for column in ("plugin", "from", "version", "provides"):
         table.add_column(column)
     for row in rows:
-        provides = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in row["provides"].items())
+        provides = "\n".join(f"{kind_name(kind)}: {', '.join(names)}" for kind, names in row["provides"].items())
         origin = "built-in" if row["builtin"] else row["distribution"]
         table.add_row(row["name"], origin, row["version"], provides or "(nothing)")
     Console().print(table)
