@@ -47,3 +47,15 @@ def test_train_and_evaluate_help_have_examples_and_no_empty_defaults():
             assert "(default: None)" not in text and "(default: False)" not in text, (action, model)
     assert "(default: 36)" in _help("train", "face")  # defaults worth saying are still said
     assert 'pip install "emofuse[train]"' in _help("train", "voice")
+    precision = _help("evaluate", "face")
+    assert "(default float32;" in precision and "(default: float32)" not in precision  # said once
+
+
+def test_train_and_evaluate_help_show_every_models_examples():
+    for action in ("train", "evaluate"):
+        text = _help(action)
+        examples = text[text.index("examples:\n"):]
+        for model in ("face", "voice"):
+            assert f"\n  emofuse {action} {model} --data " in examples, (action, model)
+        assert f"emofuse {action} MODEL --help" in examples
+    assert 'pip install "emofuse[train]"' in _help("train")

@@ -25,24 +25,34 @@ class _HelpWithDefaults(argparse.HelpFormatter):
         text = action.help or ""
         default = action.default
         if ("%(default)" in text or action.required or default in (None, False, argparse.SUPPRESS)
-                or not action.option_strings):
+                or not action.option_strings or f"default {default}" in text):
             return text
         return text + " (default: %(default)s)"
 
 
 def add_model_commands(sub, action: str, help: str, description: str) -> None:
     """`emofuse ACTION MODEL ...` for every trainable model; ACTION is 'train' or 'evaluate'.
-    A module's optional `TRAIN_EXAMPLES` / `EVALUATE_EXAMPLES` text becomes the epilog."""
-    parser = sub.add_parser(action, help=help, description=description)
+    A module's optional `TRAIN_EXAMPLES` / `EVALUATE_EXAMPLES` text becomes the epilog; the
+    `emofuse ACTION` lines of all of them make the epilog of `emofuse ACTION --help`."""
+    modules = {name: importlib.import_module(module_name) for name, module_name in TRAINABLE.items()}
+    examples = {name: getattr(module, f"{action.upper()}_EXAMPLES", None) for name, module in modules.items()}
+    parser = sub.add_parser(action, help=help, description=description, formatter_class=_HelpWithDefaults,
+                            epilog=_overview(action, [text for text in examples.values() if text]))
     targets = parser.add_subparsers(dest="target", metavar="MODEL", required=True)
-    for name, module_name in TRAINABLE.items():
-        module = importlib.import_module(module_name)
+    for name, module in modules.items():
         text = getattr(module, f"{action.upper()}_HELP")
-        target = targets.add_parser(name, help=text, description=text,
-                                    epilog=getattr(module, f"{action.upper()}_EXAMPLES", None),
+        target = targets.add_parser(name, help=text, description=text, epilog=examples[name],
                                     formatter_class=_HelpWithDefaults)
         getattr(module, f"add_{action}_arguments")(target)
         target.set_defaults(run=getattr(module, f"run_{action}"))
+
+
+def _overview(action: str, examples: list[str]) -> str:
+    """The `emofuse ACTION ...` example lines of every model, and where to read more."""
+    lines = [line for text in examples for line in text.splitlines() if line.startswith(f"  emofuse {action} ")]
+    notes = {line for text in examples for line in text.splitlines() if line.startswith("Training needs")}
+    return "\n".join(["examples:", *lines, "", f"emofuse {action} MODEL --help: the options of one model.",
+                      *sorted(notes)])
 
 
 def add_parser(sub) -> None:
