@@ -231,3 +231,16 @@ def test_an_invalid_plugin_passed_in_code_is_a_plugin_error():
     with pytest.raises(PluginError, match=r"^extra_plugins\['wrong'\] is not a valid plugin: .*'extra'") as caught:
         plugin_manager.collect_components(extra_plugins={"wrong": WrongArguments()})
     assert "\n" not in str(caught.value)
+
+
+def test_a_hook_that_raises_keeps_the_names_it_registered_before(monkeypatch):
+    class HalfDone:
+        @hookimpl
+        def register_face_detectors(self, register):
+            register("first-half", CenterFace)
+            raise RuntimeError("model file missing")
+
+    _install(monkeypatch, _EntryPoint("halfdone", HalfDone))
+    with pytest.warns(plugin_manager.PluginWarning, match="plugin halfdone: register_face_detectors failed: model file"):
+        components = plugin_manager.collect_components()
+    assert components["face_detector"].get("first-half").plugin == "halfdone"
