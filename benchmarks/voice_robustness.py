@@ -28,20 +28,21 @@ BAR_POINTS = 10.0  # issue 17: no condition more than 10 points under clean
 def robustness(data: str, actors=None, model: str | None = None, conditions=CONDITIONS, threads: int | None = 1,
                backend: str = "auto", cache_dir: Path | None = None) -> dict:
     """{'model', 'backend', 'n', 'rows': [{condition, accuracy, drop, seconds}]}; drop in points vs clean."""
-    from emofuse.plugins.mfcc import MfccExtractor
     from emofuse.plugins.ravdess_cnn.classifier import RavdessCnnClassifier
     from emofuse.plugins.ravdess_cnn.condition_cache import condition_features
     from emofuse.plugins.ravdess_cnn.data import find_ravdess
     from emofuse.plugins.ravdess_cnn.features import normalize
+    from emofuse.plugins.ravdess_cnn.prosody import extractor_from_spec, raw_columns
     from emofuse.plugins.ravdess_cnn.train import utterance_logits
 
     index = find_ravdess(data, actors)
     classifier = RavdessCnnClassifier(model=model, threads=threads, backend=backend)
-    extractor = MfccExtractor.from_spec(classifier.feature_spec)
+    extractor = extractor_from_spec(classifier.feature_spec)
+    raw = raw_columns(classifier.feature_spec)
     rows, clean = [], None
     for condition in conditions:
         started = time.time()
-        feats = [normalize(f) for f in condition_features(index.files, extractor, condition, cache_dir)]
+        feats = [normalize(f, raw) for f in condition_features(index.files, extractor, condition, cache_dir)]
         logits = utterance_logits(classifier._model.predict_on_batch, feats, classifier.window_frames)
         accuracy = float(np.mean(logits.argmax(1) == index.labels))
         if condition == "clean":

@@ -18,6 +18,7 @@ from emofuse.plugins.litert import LiteRTModel, choose_backend, litert_path
 from emofuse.plugins.mfcc import specs_differ
 
 from .features import normalize, split_windows
+from .prosody import raw_columns
 
 WEIGHTS = "ravdess_cnn.keras"
 
@@ -120,7 +121,7 @@ class RavdessCnnClassifier:
                 f"ravdess-cnn expects features shaped (frames, {self.n_features}), got {x.shape}")
         if x.shape[0] == 0 or not np.all(np.isfinite(x)) or self.is_silent(x):
             return None
-        windows = split_windows(normalize(x), self.window_frames)
+        windows = split_windows(normalize(x, raw_columns(self.feature_spec)), self.window_frames)
         logits = np.asarray(self._model.predict_on_batch(windows)).mean(axis=0)
         raw = softmax(logits)
         return EmotionScores.from_array(to_canonical(raw), raw=dict(zip(RAVDESS_LABELS, raw.tolist())),

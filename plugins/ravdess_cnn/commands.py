@@ -40,6 +40,10 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--augment", choices=("default", "conditions", "none"), default=None,
                         help="offline copies: default (speed/pitch/noise20), conditions (random recording "
                              "conditions of the robustness table: noise, room, telephone, MP3/AAC, pitch, tempo), none")
+    parser.add_argument("--features", choices=("mfcc", "mfcc+prosody"), default="mfcc",
+                        help="mfcc (the shipped model's input) or mfcc+prosody (pitch, voicing, relative energy "
+                             "and pitch slope appended to every frame; such a model runs in `emofuse evaluate "
+                             "voice`, not yet in `analyze`)")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and 1 s crops (smoke tests)")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
     parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
@@ -58,7 +62,7 @@ def run_train(args) -> int:
     meta = train_voice_model(
         args.data, args.output, val_actors=parse_actors(args.val_actors), epochs=args.epochs, seed=args.seed,
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
-        augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads,
+        augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads, features=args.features,
     )
     from emofuse.plugins.litert import export_litert
 

@@ -12,6 +12,7 @@ from emofuse.labels import LABELS, RAVDESS_LABELS, RAVDESS_TO_CANONICAL
 from .cache import file_features
 from .data import find_ravdess
 from .features import normalize
+from .prosody import extractor_from_spec, raw_columns
 
 
 def evaluate_voice_model(data: str | Path, actors: Sequence[int] | None = None, model: str | Path | None = None,
@@ -23,8 +24,6 @@ def evaluate_voice_model(data: str | Path, actors: Sequence[int] | None = None, 
     `accuracy_7` (after mapping to the canonical labels, calm -> neutral), `confusion_7`,
     `actors`, `skipped` (non-RAVDESS audio names) and the model's training actors.
     """
-    from emofuse.plugins.mfcc import MfccExtractor
-
     from emofuse.calibration import softmax
 
     from .classifier import RavdessCnnClassifier, to_canonical
@@ -32,9 +31,10 @@ def evaluate_voice_model(data: str | Path, actors: Sequence[int] | None = None, 
 
     index = find_ravdess(data, actors)
     classifier = RavdessCnnClassifier(model=model, threads=threads)
-    extractor = MfccExtractor.from_spec(classifier.feature_spec)
+    extractor = extractor_from_spec(classifier.feature_spec)
     classifier.check_features(extractor.feature_spec)
-    feats = [normalize(f) for f in file_features(index.files, extractor, ("orig",), cache_dir)["orig"]]
+    raw = raw_columns(classifier.feature_spec)
+    feats = [normalize(f, raw) for f in file_features(index.files, extractor, ("orig",), cache_dir)["orig"]]
     probs = softmax(utterance_logits(classifier._model.predict_on_batch, feats, classifier.window_frames))
     y_true = index.labels
     metrics = evaluate_predictions(y_true, probs.argmax(axis=1), RAVDESS_LABELS)

@@ -29,9 +29,14 @@ def trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
     return y[start:end] if end > start else y
 
 
-def normalize(features: np.ndarray) -> np.ndarray:
-    """Per-utterance mean and variance normalisation of every feature over time."""
+def normalize(features: np.ndarray, raw: int = 0) -> np.ndarray:
+    """Per-utterance mean and variance normalisation of every feature over time.
+
+    The last `raw` columns (features already in fixed units, e.g. prosody) are left as they are.
+    """
     x = np.asarray(features, dtype=np.float32)
+    if raw:
+        return np.concatenate([normalize(x[:, :-raw]), x[:, -raw:]], axis=1)
     mean = x.mean(axis=0, keepdims=True)
     std = x.std(axis=0, keepdims=True)
     return ((x - mean) / (std + 1e-3)).astype(np.float32)

@@ -6,6 +6,9 @@ SpecAugment masks and mixup; AdamW with cosine decay and label smoothing; severa
 different seeds averaged into one `.keras` model; a softmax temperature fitted on the validation
 actors (it does not change which class wins). Never a random file split.
 
+`features="mfcc+prosody"` appends pitch, voicing, relative energy and pitch slope to every MFCC
+frame (`prosody.ProsodyMfccExtractor`; those columns are not normalised per utterance).
+
 `augment="conditions"` adds to those offline copies `CONDITION_COPIES` more of every training
 file, each file under a random recording condition of the robustness table at a random strength
 (noise, room, telephone band, MP3/AAC 32 kbps, pitch, tempo; `conditions.random_condition`).
@@ -31,11 +34,13 @@ from .condition_cache import condition_features
 from .data import RavdessIndex, find_ravdess, format_actors
 from .features import WINDOW_FRAMES, normalize, split_windows
 from .model import TINY_WIDTHS, WIDTHS, build_ensemble, build_voice_model, stats_pooling
+from .prosody import raw_columns
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VAL_ACTORS = (17, 18, 19, 20)
 AUGMENT_MODES = ("default", "conditions", "none")
+FEATURE_SETS = ("mfcc", "mfcc+prosody")
 CONDITION_COPIES = 6
 
 
@@ -59,10 +64,17 @@ class TrainConfig:
     feature_mask_max: int = 8
 
 
-def extractor_for_training():
-    """The feature extractor the shipped model is trained with (the `mfcc` plugin, defaults)."""
+def extractor_for_training(features: str = "mfcc"):
+    """The feature extractor for `features`: the `mfcc` plugin's defaults (the shipped model's),
+    with prosody columns appended for "mfcc+prosody"."""
     from emofuse.plugins.mfcc import MfccExtractor
 
+    if features not in FEATURE_SETS:
+        raise DatasetError(f"unknown feature set {features!r}; choose from {', '.join(FEATURE_SETS)}")
+    if features == "mfcc+prosody":
+        from .prosody import ProsodyMfccExtractor
+
+        return ProsodyMfccExtractor(MfccExtractor())
     return MfccExtractor()
 
 
@@ -183,8 +195,8 @@ def train_member(variants: dict[str, list[np.ndarray]], labels: np.ndarray, val:
     return model, history
 
 
-def _normalised(feats: list[np.ndarray]) -> list[np.ndarray]:
-    return [normalize(f) for f in feats]
+def _normalised(feats: list[np.ndarray], raw: int = 0) -> list[np.ndarray]:
+    return [normalize(f, raw) for f in feats]
 
 
 def train_voice_model(
@@ -201,12 +213,14 @@ def train_voice_model(
     cache_dir: str | Path | None = None,
     threads: int | None = None,
     condition_copies: int = CONDITION_COPIES,
+    features: str = "mfcc",
 ) -> dict:
     """Train on every actor of `data` except `val_actors`; save the ensemble to `output` (+ `.json`).
 
     The validation actors are only measured (each epoch) and used to fit the softmax temperature;
     no file of theirs is ever trained on. `augment`: True/"default" (offline speed, pitch, noise
     copies), "conditions" (those plus `condition_copies` random-condition copies), False/"none".
+    `features`: "mfcc" (the shipped model's) or "mfcc+prosody" (see `extractor_for_training`).
     Returns the metadata written beside the model.
     """
     mode = {True: "default", False: "none"}.get(augment, augment) if isinstance(augment, bool) else augment
@@ -227,7 +241,8 @@ def train_voice_model(
     cfg = TrainConfig(epochs=epochs)
     if tiny:
         cfg = dataclasses.replace(cfg, widths=TINY_WIDTHS, dense=8, frames=100, batch_size=8)
-    extractor = extractor_for_training()
+    extractor = extractor_for_training(features)
+    raw = raw_columns(extractor.feature_spec)
     variants = ("orig",) + (AUGMENTATIONS if mode != "none" else ())
     copies = [f"random:{k}" for k in range(condition_copies)] if mode == "conditions" else []
     log.info("features for %d training files (%s) and %d validation files", len(train_index),
@@ -235,10 +250,10 @@ def train_voice_model(
     # one cache entry for every file found (training and validation actors alike), then split
     every = file_features(index.files, extractor, variants, cache_dir)
     is_val = np.isin([f.actor for f in index.files], val_set)
-    train_feats = {v: _normalised([x for x, held in zip(f, is_val) if not held]) for v, f in every.items()}
-    val_feats = _normalised([x for x, held in zip(every["orig"], is_val) if held])
+    train_feats = {v: _normalised([x for x, held in zip(f, is_val) if not held], raw) for v, f in every.items()}
+    val_feats = _normalised([x for x, held in zip(every["orig"], is_val) if held], raw)
     for copy in copies:  # training files only: validation actors are never augmented
-        train_feats[copy] = _normalised(condition_features(train_index.files, extractor, copy, cache_dir))
+        train_feats[copy] = _normalised(condition_features(train_index.files, extractor, copy, cache_dir), raw)
     labels, val_labels = train_index.labels, val_index.labels
     checkpoint_dir = Path(checkpoint_dir or Path(output).with_suffix(".ckpt"))
     trained, histories = [], []
@@ -254,9 +269,10 @@ def train_voice_model(
     meta = {
         "labels": list(RAVDESS_LABELS),
         "feature_spec": dict(extractor.feature_spec),
+        "features": features,
         "window_frames": cfg.frames,
         "min_window": round(cfg.frames * extractor.feature_spec["hop_length"] / extractor.feature_spec["sample_rate"], 3),
-        "normalisation": "per-utterance mean/variance",
+        "normalisation": "per-utterance mean/variance" + (f" (the last {raw} prosody features raw)" if raw else ""),
         "temperature": temperature,
         "train_actors": train_index.actors,
         "val_actors": val_index.actors,
