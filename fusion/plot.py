@@ -56,7 +56,7 @@ def plot_timeline(timeline, path: str | Path, title: str | None = None) -> Path:
             top = bottom + probs[:, i]
             ax.fill_between(x, bottom, top, color=COLORS[label], label=label, linewidth=0)
             bottom = top
-        ax.fill_between(x, 0, 1, where=np.isnan(probs[:, 0]), color="#f4f4f4", hatch="//", edgecolor="#d0d0d0",
+        ax.fill_between(x, 0, 1, where=np.isnan(probs[:, 0]), facecolor="#f4f4f4", hatch="//", edgecolor="#d0d0d0",
                         linewidth=0, label="_nolegend_")
         top_of = 1.0
         if speaking is not None and any(speaking):

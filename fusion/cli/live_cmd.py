@@ -22,7 +22,7 @@ examples:
 
 q, Esc or Ctrl-C stop it. The CSV has the columns of `emofuse analyze`, times in seconds since
 the start, and is flushed after every row. The microphone needs: pip install "emofuse[live]".
-Sources are plugins (`emofuse list media_source`); pick one with --camera-source/--mic-source.
+Sources are plugins (`emofuse list media-source`); pick one with --camera-source/--mic-source.
 """
 
 #: --set prefixes that go to the media sources rather than to the pipeline components.

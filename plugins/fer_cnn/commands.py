@@ -71,7 +71,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], metavar="S",
                         help="seed of the initial weights, the shuffling and the augmentation")
     parser.add_argument("--checkpoint-dir", metavar="D",
-                        help="per-epoch checkpoint folder (None: OUTPUT with the suffix .ckpt)")
+                        help="per-epoch checkpoint folder (default: OUTPUT with the suffix .ckpt)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
     parser.add_argument("--init-from", metavar="MODEL",
                         help="start from the weights of this .keras model (a warm restart that continues "
@@ -237,7 +237,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=EVALUATE_SPLITS, default="PublicTest",
                         help="which faces to score; `all` is every labelled face in PATH, Training rows "
                              "included (meant for a dataset the model never trained on)")
-    parser.add_argument("--model", metavar="FILE", help="a .keras face model (None: the shipped fer_cnn.keras)")
+    parser.add_argument("--model", metavar="FILE", help="a .keras face model (default: the shipped fer_cnn.keras)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with all metrics on stdout")
     parser.add_argument("--report", metavar="DIR",
                         help="write the confusion heat map (PNG), the text report and the metrics JSON into DIR")
