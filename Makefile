@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test benchmarks clean
+.PHONY: install demo test benchmarks mutants clean
 
 # The base install analyses (no TensorFlow); the suite also trains tiny models: `.[test]` adds it.
 $(BIN)/emofuse: pyproject.toml
@@ -29,6 +29,11 @@ test: $(VENV)/.test-installed
 
 benchmarks: install
 	$(BIN)/python benchmarks/speed.py
+
+# Mutation testing of the core modules (docs/development.md): an hour or more on 2 cores, not in CI.
+mutants: $(VENV)/.test-installed
+	$(BIN)/pip install --quiet mutmut==3.8.1
+	$(BIN)/python benchmarks/mutation_score.py
 
 clean:
 	rm -rf demo build dist *.egg-info .pytest_cache
