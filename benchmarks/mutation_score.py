@@ -136,14 +136,17 @@ def results(group: str) -> dict[str, Counter]:
     return table
 
 
-def survivors(group: str) -> list[str]:
-    """Names of a group's surviving mutants (`mutmut show NAME` in build/mutation/GROUP shows one)."""
+def survivors(group: str, statuses: tuple[str, ...] = ("survived",)) -> list[str]:
+    """Names of a group's mutants with these statuses (`mutmut show NAME` in build/mutation/GROUP
+    shows one)."""
+    from mutmut.stats import status_by_exit_code
+
     names = []
     for source in GROUPS[group]:
         meta = STAGE / group / "mutants" / (source + ".meta")
         if meta.exists():
             codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
-            names += [name for name, code in codes.items() if code == 0]
+            names += [name for name, code in codes.items() if status_by_exit_code[code] in statuses]
     return names
 
 
@@ -184,19 +187,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", nargs="*", default=[],
                         help="mutant names or globs, e.g. 'emofuse.tracks*' (mutmut run's arguments)")
+    parser.add_argument("--recheck", action="store_true",
+                        help="re-run only the survivors and untested mutants of the last run (mutmut keeps "
+                             "other results; run this after adding tests)")
     parser.add_argument("--fail-under", type=float, default=0.90, help="kill rate below which to exit 1")
     args = parser.parse_args(argv)
     groups = args.group or list(GROUPS)
     table: dict[str, Counter] = {}
     for group in groups:
         if not args.report_only:
+            only = args.only or (survivors(group, ("survived", "no tests")) if args.recheck else [])
+            if args.recheck and not only:
+                table.update(results(group))
+                continue
             root = stage(group)
-            code = run_mutmut(root, args.max_children, args.only)
+            code = run_mutmut(root, args.max_children, only)
             if code and not any(_checked(counts) for counts in results(group).values()):
                 # the first run in a new stage can fail its stats collection (mutmut.log says why);
                 # a second one, with the mutants generated, does not: retry once
                 shutil.copy2(root / "mutmut.log", root / "mutmut.first.log")
-                code = run_mutmut(root, args.max_children, args.only)
+                code = run_mutmut(root, args.max_children, only)
             if code:
                 print(f"mutmut run ({group}) exited {code}", file=sys.stderr)
         table.update(results(group))
