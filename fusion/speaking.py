@@ -171,6 +171,7 @@ class SpeakerFinder:
         values = np.asarray(envelope, np.float64)
         margin = self.window / 2 + self.reach + self.smooth
         a, b = np.searchsorted(times, middle - margin), np.searchsorted(times, middle + margin)
+        a, b = max(0, a - 1), b + 1  # one value more each side: the neighbours interpolated at the margin
         times, values = times[a:b], values[a:b]
         if times.size < 3:
             return {}
