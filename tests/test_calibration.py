@@ -149,3 +149,23 @@ def test_a_confidence_of_1_falls_in_the_last_bin():
 def test_expected_calibration_error_of_one_and_of_no_examples():
     assert expected_calibration_error(np.array([[0.7, 0.3]]), [0]) == pytest.approx(0.3)
     assert expected_calibration_error(np.zeros((0, 7)), []) == 0.0
+
+
+def test_expected_calibration_error_uses_15_bins_by_default():
+    probabilities = np.array([[0.6, 0.4], [0.36, 0.64]])
+    labels = [0, 0]  # 0.6 right and 0.64 wrong: one bin of 15 (9.0, 9.6), two bins of 16 (9.6, 10.24)
+    assert expected_calibration_error(probabilities, labels) == pytest.approx(abs(0.5 - 0.62))
+    assert expected_calibration_error(probabilities, labels, bins=16) == pytest.approx((0.4 + 0.64) / 2)
+
+
+def test_only_a_confidence_of_1_is_moved_into_the_last_bin():
+    probabilities = np.array([[1.0, 0.0], [0.9, 0.1]])
+    labels = [1, 0]  # 1.0 wrong (bin 14), 0.9 right (bin 13): separate bins
+    assert expected_calibration_error(probabilities, labels) == pytest.approx((1.0 + 0.1) / 2)
+
+
+def test_fit_temperature_passes_its_tolerance_on():
+    logits, labels = _binary(2 * math.log(3), 3, 1)
+    coarse = fit_temperature(logits, labels, tol=0.5)
+    assert coarse == minimise_log_t(lambda t: negative_log_likelihood(logits, labels, t), tol=0.5)
+    assert abs(math.log(coarse) - math.log(2.0)) < 0.5
