@@ -1,0 +1,178 @@
+"""Issue 19: one file's frame side (emofuse.walk) pinned without decoding: which frames each
+segment gets, how the frames are asked for (start, sampling, the mouth-motion frames in between),
+and what is kept for the persons."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from emofuse import walk as walk_module
+from emofuse.media import MediaInfo
+from emofuse.runner import AnalysisOptions, Pipeline
+from emofuse.walk import MOUTH_EVERY, FrameCursor, FrameWalk
+
+from .fakes import FAKE_CHOICES
+
+# --------------------------------------------------------------------------- FrameCursor
+
+
+class _Frames:
+    """A forward-only frame iterator with a clean-up, as the decoder's."""
+
+    def __init__(self, times, grey=None, shape=(2, 2, 3)):
+        self._it = iter([(t, np.full(shape, i if grey is None else grey, np.uint8)) for i, t in enumerate(times)])
+        self.closed = 0
+        self.pulled = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = next(self._it)
+        self.pulled += 1
+        return item
+
+    def close(self):
+        self.closed += 1
+
+
+def _times(frames):
+    return [t for t, _ in frames]
+
+
+def test_each_segment_gets_the_frames_before_its_end():
+    frames = _Frames([0.0, 0.4, 0.8, 1.0, 1.2, 2.6])
+    cursor = FrameCursor(frames)
+    assert _times(cursor.until(1.0)) == [0.0, 0.4, 0.8]  # a frame at the end belongs to the next one
+    assert _times(cursor.until(2.0)) == [1.0, 1.2]
+    assert _times(cursor.until(2.5)) == []  # a segment without frames
+    assert _times(cursor.until(3.0)) == [2.6]
+    assert _times(cursor.until(4.0)) == []  # the stream has ended
+    assert _times(cursor.until(5.0)) == []
+
+
+@pytest.mark.parametrize("early", [1e-9, 5e-10])
+def test_a_frame_a_rounding_error_before_the_end_belongs_to_the_next_segment(early):
+    cursor = FrameCursor(_Frames([0.5, 1.0 - early, 1.5]))
+    assert _times(cursor.until(1.0)) == [0.5]
+    assert _times(cursor.until(2.0)) == [1.0 - early, 1.5]
+
+
+def test_frames_are_decoded_one_at_a_time_as_they_are_handled():
+    frames = _Frames([0.0, 0.5, 1.5])
+    cursor = FrameCursor(frames)
+    first = cursor.until(1.0)
+    time, frame = next(first)
+    assert time == 0.0 and frame[0, 0, 0] == 0 and frames.pulled == 1
+    assert _times(first) == [0.5] and frames.pulled == 3  # the 1.5 s frame waits for its segment
+    assert [(t, f[0, 0, 0]) for t, f in cursor.until(2.0)] == [(1.5, 2)]
+
+
+def test_close_releases_the_decoder_if_it_can_be_closed():
+    frames = _Frames([0.0])
+    FrameCursor(frames).close()
+    assert frames.closed == 1
+    FrameCursor(iter([])).close()  # a plain iterator: nothing to release
+
+
+# --------------------------------------------------------------------------- FrameWalk.segments
+
+
+@pytest.fixture
+def fake_frames(monkeypatch):
+    """iter_frames replaced by grey frames at the sampling rate; records how it was asked."""
+    calls = []
+
+    class Stream(_Frames):
+        def stop(self):
+            return None
+
+    def iter_frames(info, sample_fps, between=None, between_fps=0.0, start=0.0):
+        calls.append({"fps": sample_fps, "start": start, "between": between, "between_fps": between_fps})
+        step = 1.0 / (sample_fps or info.fps)
+        times = [start + i * step for i in range(int(round((info.duration - start) / step)))]
+        return Stream(times, grey=200, shape=(60, 80, 3))
+
+    monkeypatch.setattr(walk_module, "iter_frames", iter_frames)
+    return calls
+
+
+def _walk(bounds, fps=30.0, speakers=True, **options):
+    pipeline = Pipeline(AnalysisOptions(**{**FAKE_CHOICES, **options}))
+    info = MediaInfo("clip.mp4", bounds[-1][1], True, True, fps=fps, width=80, height=60)
+    return FrameWalk(pipeline, info, bounds, speakers=speakers)
+
+
+@pytest.mark.parametrize(("fps", "between_fps"), [(30.0, 15.0), (0.0, 12.5)])
+def test_mouth_motion_frames_are_asked_for_at_half_the_video_rate(fake_components, fake_frames, fps, between_fps):
+    assert MOUTH_EVERY == 2
+    walk = _walk([(0.0, 1.0), (1.0, 2.0)], fps=fps)
+    segments = list(walk.segments())
+    call, = fake_frames
+    assert call["between_fps"] == between_fps and call["between"] == walk.mouths.between
+    assert call["fps"] == 4.0 and call["start"] == 0.0
+    assert [s.sampled for s in segments] == [4, 4] and [s.most for s in segments] == [1, 1]
+
+
+def test_frames_are_asked_for_from_the_first_segments_start(fake_components, fake_frames):
+    walk = _walk([(2.0, 3.0), (3.0, 4.0)], fps=10.0)
+    segments = list(walk.segments())
+    assert fake_frames[0]["start"] == 2.0
+    assert [s.sampled for s in segments] == [4, 4]
+    assert [f.time for f in segments[0].faces] == [2.0, 2.25, 2.5, 2.75]
+
+
+@pytest.mark.parametrize(("persons", "speakers"), [(False, True), (True, False)])
+def test_no_mouth_motion_without_persons_or_a_soundtrack(fake_components, fake_frames, persons, speakers):
+    walk = _walk([(0.0, 1.0)], persons=persons, speakers=speakers)
+    list(walk.segments())
+    assert walk.speakers is None and walk.mouths is None
+    assert fake_frames[0]["between"] is None and fake_frames[0]["between_fps"] == 0.0
+
+
+def test_speakers_are_looked_for_by_default(fake_components, fake_frames):
+    pipeline = Pipeline(AnalysisOptions(**FAKE_CHOICES))
+    walk = FrameWalk(pipeline, MediaInfo("clip.mp4", 1.0, True, True, fps=25.0), [(0.0, 1.0)])
+    assert walk.speakers is not None and walk.mouths is not None
+    list(walk.segments())
+    assert fake_frames[0]["between"] is not None
+
+
+def test_tracks_get_embeddings_only_when_persons_are_wanted(fake_components, fake_frames):
+    with_persons = _walk([(0.0, 1.0), (1.0, 2.0)])
+    list(with_persons.segments())
+    tracks = list(with_persons.book.tracks.values())
+    assert len(tracks) == 1 and tracks[0].embeddings is not None
+    assert tracks[0].embeddings.shape[1] == 3  # the fake embedder: the mean colour
+    scene = _walk([(0.0, 1.0), (1.0, 2.0)], persons=False)
+    list(scene.segments())
+    assert all(t.embeddings is None for t in scene.book.tracks.values())
+
+
+def test_hear_keeps_the_soundtrack_only_for_the_speaker_finder(fake_components):
+    samples = np.sin(np.linspace(0, 400, 16000)).astype(np.float32)
+    listening = _walk([(0.0, 1.0)])
+    listening.hear(0.0, samples, 16000)
+    times, values = listening.envelope.series()
+    assert times.size == values.size > 0 and times[0] == 0.0
+    deaf = _walk([(0.0, 1.0)], speakers=False)
+    deaf.hear(0.0, samples, 16000)
+    assert deaf.envelope.series()[0].size == 0
+
+
+def test_a_failing_embedder_is_warned_not_raised(fake_components):
+    walk = _walk([(0.0, 1.0)])
+
+    class Broken:
+        def embed(self, crops):
+            raise RuntimeError("no model")
+
+    walk.pipeline.face_embedder = Broken()
+    walk.pipeline._fail_fast.start()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert walk._embed([np.zeros((4, 4, 3), np.uint8)]) is None
+    assert [str(w.message) for w in caught] == [
+        "face embedder 'mean-colour' (plugin fakes) failed: RuntimeError: no model"]
