@@ -114,6 +114,6 @@ def test_smoothing_is_applied_to_the_finished_timeline(fake_components, media_di
 def test_the_share_of_speech_is_kept_to_a_thousandth(fake_components, media_dir):
     timeline = _analyze(media_dir / "clip.mp4", segment=0.7, video=False)
     shares = [s.voice_speech for s in timeline.segments]
-    # segments 1.4-2.1 s straddles the tone's start at 1.5 s: at most 6/7 of it is speech
+    # the segment 1.4-2.1 s straddles the tone's start at 1.5 s: at most 6/7 of it is speech
     assert shares[:2] == [0.0, 0.0] and shares[3:] == [1.0, 1.0]
     assert 0.6 < shares[2] <= 0.858 and shares[2] == round(shares[2], 3)

@@ -176,3 +176,100 @@ def test_a_failing_embedder_is_warned_not_raised(fake_components):
         assert walk._embed([np.zeros((4, 4, 3), np.uint8)]) is None
     assert [str(w.message) for w in caught] == [
         "face embedder 'mean-colour' (plugin fakes) failed: RuntimeError: no model"]
+
+
+# --------------------------------------------------------------------------- FrameWalk.people, through analyze
+
+
+class _SizedFace:
+    """A face in the middle of any frame that is not black: 20 px on grey 200, 40 px otherwise."""
+
+    def detect(self, frame):
+        from emofuse import FaceBox
+
+        grey = int(frame[0, 0, 0])
+        if grey < 5:
+            return []
+        size = 20 if grey == 200 else 40
+        return [FaceBox(40 - size // 2, 30 - size // 2, size, size)]
+
+
+class _SameEverywhere:
+    """A face embedder that cannot tell faces apart and does not say what distance is the same person."""
+
+    def embed(self, crops):
+        return np.ones((len(crops), 3))
+
+
+@pytest.fixture
+def scripted_frames(monkeypatch):
+    """iter_frames replaced by frames at the sampling rate whose grey level `grey(t)` scripts."""
+    script = {}
+
+    class Stream(_Frames):
+        def stop(self):
+            return None
+
+    def iter_frames(info, sample_fps, between=None, between_fps=0.0, start=0.0):
+        step = 1.0 / sample_fps
+        times = [start + i * step for i in range(int(round((info.duration - start) / step)))]
+        stream = Stream([])
+        stream._it = iter([(t, np.full((60, 80, 3), script["grey"](t), np.uint8)) for t in times])
+        return stream
+
+    monkeypatch.setattr(walk_module, "iter_frames", iter_frames)
+    return script
+
+
+def _people(media_dir, scripted_frames, grey, embedder=None, speaker=None, monkeypatch=None):
+    """Analyse voice.wav (2 s of tone) as if it had the scripted picture (4 frames a second)."""
+    from emofuse import speaking
+
+    scripted_frames["grey"] = grey
+    if speaker is not None:
+        monkeypatch.setattr(speaking.SpeakerFinder, "speaker", speaker)
+    path = media_dir / "voice.wav"
+    info = MediaInfo(path, 2.0, True, True, fps=25.0, width=80, height=60, audio_rate=22050)
+    pipeline = Pipeline(AnalysisOptions(**{**FAKE_CHOICES, "segment": 0.5}))
+    pipeline.face_detector = _SizedFace()
+    if embedder is not None:
+        pipeline.face_embedder = embedder
+    return pipeline.analyze(path, info=info)
+
+
+def _two_appearances(t):
+    """A 20 px face for 0.5 s, nothing for 1 s (longer than a track may pause), a 40 px face."""
+    return 200 if t < 0.5 else (0 if t < 1.5 - 1e-9 else 201)
+
+
+def test_an_embedder_without_a_same_person_distance_never_merges_tracks(fake_components, media_dir, scripted_frames):
+    timeline = _people(media_dir, scripted_frames, _two_appearances, embedder=_SameEverywhere())
+    assert [p.id for p in timeline.persons] == ["P1", "P2"]
+    assert [s.person for s in timeline.sightings] == ["P1", "P1", "P2", "P2"]
+
+
+def test_a_persons_picture_is_their_largest_face(fake_components, media_dir, scripted_frames):
+    small, large = (p.face for p in _people(media_dir, scripted_frames, _two_appearances,
+                                            embedder=_SameEverywhere()).persons)
+    assert small.shape[0] < large.shape[0]
+    timeline = _people(media_dir, scripted_frames, _two_appearances)  # one colour: one person in two tracks
+    assert [p.id for p in timeline.persons] == ["P1"]
+    assert timeline.persons[0].face.shape == large.shape
+    assert [s.person for s in timeline.sightings] == ["P1"] * 4
+
+
+def test_the_speaker_finder_is_asked_only_where_a_voice_and_a_person_are(fake_components, media_dir, scripted_frames,
+                                                                          monkeypatch):
+    calls = []
+
+    def speaker(self, times, envelope, start, end, visible):
+        calls.append((start, end, sorted(visible), times.size == envelope.size > 0, times[0]))
+        return sorted(visible)[0], {}
+
+    # a face from 0.5 s to 1.5 s only; the tone all along
+    timeline = _people(media_dir, scripted_frames, lambda t: 200 if 0.5 <= t < 1.5 else 0, speaker=speaker,
+                       monkeypatch=monkeypatch)
+    keys = [c[2] for c in calls]
+    assert [(c[0], c[1]) for c in calls] == [(0.5, 1.0), (1.0, 1.5)] and keys[0] == keys[1] and len(keys[0]) == 1
+    assert all(c[3] and c[4] == 0.0 for c in calls)  # the whole soundtrack's envelope, from 0 s
+    assert [s.speaker for s in timeline.segments] == [None, "P1", "P1", None]
