@@ -117,3 +117,28 @@ def test_the_share_of_speech_is_kept_to_a_thousandth(fake_components, media_dir)
     # the segment 1.4-2.1 s straddles the tone's start at 1.5 s: at most 6/7 of it is speech
     assert shares[:2] == [0.0, 0.0] and shares[3:] == [1.0, 1.0]
     assert 0.6 < shares[2] <= 0.858 and shares[2] == round(shares[2], 3)
+
+
+class _FusionFailingOnce:
+    """Fusion: the face, else the voice; raises on its second call only."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def fuse(self, face, voice):
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("tilt")
+        return (face or voice).scores
+
+
+def test_a_fusion_failing_in_one_segment_leaves_only_that_segment_unfused(fake_components, media_dir):
+    pipeline = Pipeline(AnalysisOptions(**{**FAKE_CHOICES, "persons": False}))
+    pipeline.fusion = _FusionFailingOnce()
+    with pytest.warns(RuntimeWarning, match="tilt"):
+        timeline = pipeline.analyze(media_dir / "clip.mp4")
+    assert [s.errors for s in timeline.segments] == [
+        (), ("fusion 'evidence' (plugin fusion_strategies) failed: RuntimeError: tilt",), ()]
+    assert [s.fused is not None for s in timeline.segments] == [True, False, True]
+    assert [s.face is not None for s in timeline.segments] == [True, True, False]  # kept where the fusion failed
+    assert timeline.segments[1].voice is not None
