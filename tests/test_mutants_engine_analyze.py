@@ -105,8 +105,8 @@ def test_smoothing_is_applied_to_the_finished_timeline(fake_components, media_di
 
     path = media_dir / "clip.mp4"
     plain = _analyze(path, segment=0.5)
-    smoothed = _analyze(path, segment=0.5, smooth="ema:3")
-    expected = smooth_timeline(plain, *parse_smoothing("ema:3"))
+    smoothed = _analyze(path, segment=0.5, smooth="ema:5")
+    expected = smooth_timeline(plain, *parse_smoothing("ema:5"))
     assert [s.fused for s in smoothed.segments] == [s.fused for s in expected.segments]
     assert [s.fused for s in smoothed.segments] != [s.fused for s in plain.segments]
 
