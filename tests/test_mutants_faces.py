@@ -140,6 +140,32 @@ def test_distinct_keeps_a_box_overlapping_by_exactly_the_limit():
     assert distinct([big, half], overlap=0.4) == [big]
 
 
+def test_iou_of_boxes_sharing_one_pixel_row_or_column():
+    """10 x 10 boxes one pixel apart share a 1 x 10 strip: 10 / 190; touching ones share nothing."""
+    assert iou(FaceBox(0, 0, 10, 10), FaceBox(9, 0, 10, 10)) == 10 / 190
+    assert iou(FaceBox(0, 0, 10, 10), FaceBox(0, 9, 10, 10)) == 10 / 190
+    assert iou(FaceBox(0, 0, 10, 10), FaceBox(10, 0, 10, 10)) == 0.0
+
+
+def test_a_tracked_face_overlapping_a_detection_by_exactly_match_iou_is_looked_for():
+    """The detection (60 x 50 inside the tracked 100 x 100 face) overlaps it by 0.3, not more: it is
+    another face, so tracking looks for the tracked one too, and both are kept."""
+    from emofuse.tracking import FaceTracker
+
+    tracked, hit = FaceBox(100, 100, 100, 100), FaceBox(120, 125, 60, 50)
+    assert iou(tracked, hit) == 0.3
+    looked_for = []
+    tracker = FaceTracker(detect_fps=1.0)
+    assert tracker.boxes(0.0, lambda: [tracked]) == [tracked]
+
+    def track(boxes):
+        looked_for.append(boxes)
+        return boxes
+
+    assert tracker.boxes(1.0, lambda: [hit], track) == [hit, tracked]
+    assert looked_for == [[tracked]]
+
+
 # ----------------------------------------------------------------------------- persons (live)
 
 
@@ -189,16 +215,6 @@ def test_gallery_remembers_a_persons_newest_gallery_size_embeddings():
     for i in range(GALLERY_SIZE):
         assert gallery.assign(1, vec(5, 0), 0.25 * (i + 1)) == "P1"
     assert gallery.assign(2, vec(5, 0), 100.0) == "P1"
-
-
-def test_gallery_embeddings_of_any_number_type_are_compared_as_floats():
-    """uint8 embeddings (a quantised embedder): 0 and 255 are 255 apart, not 1 (wrapped around)."""
-    from emofuse.persons import OnlineGallery
-
-    gallery = OnlineGallery(2.0, min_frames=1)
-    assert gallery.assign(1, np.array([0], np.uint8), 0.0) == "P1"
-    assert gallery.assign(2, np.array([255], np.uint8), 5.0) == "P2"
-    assert gallery.assign(3, np.array([1], np.uint8), 10.0) == "P1"
 
 
 def test_gallery_an_empty_embedding_is_unusable_a_one_number_one_is_fine():
