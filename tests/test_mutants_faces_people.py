@@ -195,3 +195,21 @@ def _linker():
     from emofuse.tracks import TrackLinker
 
     return TrackLinker()
+
+
+def test_clustering_matches_plain_average_linkage_on_many_small_crowded_files():
+    """60 files of 5 tracks in 8 s, 3-d embeddings (no ties), many overlapping in time: the fast
+    clustering (cached nearest neighbours) gives the groups of the plain O(n^3) one."""
+    from .test_persons import _reference
+
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        tracks = []
+        for key in range(5):
+            first = float(rng.integers(0, 8))
+            tracks.append(TrackSummary(key, first, first + float(rng.integers(0, 3)), 3,
+                                       rng.uniform(0, 0.5, (int(rng.integers(1, 3)), 3))))
+        groups = {}
+        for key, person in cluster_tracks(tracks, 0.6).items():
+            groups.setdefault(person, []).append(key)
+        assert sorted(sorted(g) for g in groups.values()) == _reference(tracks, 0.6), seed

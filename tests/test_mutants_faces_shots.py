@@ -91,3 +91,13 @@ def test_distance_is_total_variation():
     assert distance(a, b) == 1.0
     assert distance(a, np.array([0.5, 0.5, 0.0])) == 0.5
     assert distance(a, a) == 0.0
+
+
+def test_a_frame_narrower_than_64_pixels_is_used_as_it_is():
+    """3 x 2: columns 0 and 1 are cell column 0 (column index x 2 // 3), column 2 is cell column 1.
+    Yellow (colour 8) on the left, blue (0, 0, 255): H 120 -> 8 x 3 + 2 = 26 on the right; enlarging
+    the frame would blend them at the border."""
+    yellow, blue = (255, 255, 0), (0, 0, 255)
+    frame = np.array([[yellow, yellow, blue], [yellow, yellow, blue]], np.uint8)
+    assert frame_signature(frame) == pytest.approx(
+        by_hand([(0, 8, 2), (0, 8, 2), (1, 26, 2), (2, 8, 2), (2, 8, 2), (3, 26, 2)]))
