@@ -106,7 +106,7 @@ def options_of(factory: Callable[..., Any]) -> list[OptionInfo] | None:
 def _type_words(annotation: str) -> list[str] | None:
     """'float | None' (or 'Optional[float]') -> ['float', 'None']; None for annotations this module
     does not judge."""
-    annotation = re.sub(r"^Optional\[(.*)\]$", r"\1 | None", annotation.strip())
+    annotation = re.sub(r"^Optional\[(.*)\]$", r"\1 | None", annotation)
     words = [w.strip() for w in annotation.split("|")]
     return words if words and all(w in _TYPE_WORDS for w in words) else None
 
