@@ -273,3 +273,17 @@ def test_the_speaker_finder_is_asked_only_where_a_voice_and_a_person_are(fake_co
     assert [(c[0], c[1]) for c in calls] == [(0.5, 1.0), (1.0, 1.5)] and keys[0] == keys[1] and len(keys[0]) == 1
     assert all(c[3] and c[4] == 0.0 for c in calls)  # the whole soundtrack's envelope, from 0 s
     assert [s.speaker for s in timeline.segments] == [None, "P1", "P1", None]
+
+
+class _BrokenEmbedder:
+    same_person = 20.0
+
+    def embed(self, crops):
+        raise RuntimeError("no model")
+
+
+def test_tracks_without_embeddings_stay_persons_of_their_own(fake_components, media_dir, scripted_frames):
+    with pytest.warns(RuntimeWarning, match=r"face embedder 'mean-colour' \(plugin fakes\) failed: RuntimeError: no model"):
+        timeline = _people(media_dir, scripted_frames, _two_appearances, embedder=_BrokenEmbedder())
+    assert [p.id for p in timeline.persons] == ["P1", "P2"]
+    assert all(not s.errors for s in timeline.segments)  # the embedder's failure is no segment's
