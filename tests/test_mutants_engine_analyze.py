@@ -142,3 +142,39 @@ def test_a_fusion_failing_in_one_segment_leaves_only_that_segment_unfused(fake_c
     assert [s.fused is not None for s in timeline.segments] == [True, False, True]
     assert [s.face is not None for s in timeline.segments] == [True, True, False]  # kept where the fusion failed
     assert timeline.segments[1].voice is not None
+
+
+class _VoiceRecorder:
+    """Fusion: records the voice evidence it is given, answers with its scores."""
+
+    def __init__(self):
+        self.voices = []
+
+    def fuse(self, face, voice):
+        self.voices.append(voice)
+        return voice.scores if voice is not None else None
+
+
+class _NoMinWindow:
+    """An audio classifier without `min_window`: it hears each segment's own samples."""
+
+    def check_features(self, spec):
+        pass
+
+    def classify(self, features):
+        from .fakes import one_hot
+
+        return one_hot("angry")
+
+
+@pytest.mark.parametrize(("classifier", "window"), [(None, 2.0), (_NoMinWindow, 0.5)])
+def test_the_voice_evidence_says_what_the_classifier_heard(fake_components, media_dir, classifier, window):
+    pipeline = Pipeline(AnalysisOptions(**{**FAKE_CHOICES, "segment": 0.5}))
+    pipeline.fusion = _VoiceRecorder()
+    if classifier is not None:
+        pipeline.audio_classifier = classifier()
+    pipeline.analyze(media_dir / "voice.wav")  # 2 s of tone at 22050 Hz
+    voices = pipeline.fusion.voices
+    assert len(voices) == 4 and all(v is not None for v in voices)
+    assert [v.window for v in voices] == [window] * 4  # loud-angry wants 2 s around each segment
+    assert [v.sample_rate for v in voices] == [22050] * 4  # the file's own rate, not the analysis rate
