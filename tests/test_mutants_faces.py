@@ -2,8 +2,6 @@
 their documented boundaries, with numbers worked out by hand in the comments."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 

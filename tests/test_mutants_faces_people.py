@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emofuse import EmotionScores, FaceBox, SegmentResult
+from emofuse import FaceBox, SegmentResult
 from emofuse.face_side import EMBED_SPACING, TrackBook, segment_faces, thumbnail
 from emofuse.people import SegmentFaces, TrackFaces, build_people, median_box, summarise_persons
 from emofuse.persons import OnlineGallery, TrackSummary, cluster_tracks
