@@ -287,3 +287,58 @@ def test_tracks_without_embeddings_stay_persons_of_their_own(fake_components, me
         timeline = _people(media_dir, scripted_frames, _two_appearances, embedder=_BrokenEmbedder())
     assert [p.id for p in timeline.persons] == ["P1", "P2"]
     assert all(not s.errors for s in timeline.segments)  # the embedder's failure is no segment's
+
+
+def test_a_cut_starts_new_tracks_so_two_people_filmed_in_turn_are_two_persons(fake_components, media_dir,
+                                                                              scripted_frames):
+    # the same spot, no pause: only the cut from one picture (grey 200) to another (grey 90) parts them
+    timeline = _people(media_dir, scripted_frames, lambda t: 200 if t < 1.0 - 1e-9 else 90)
+    assert [p.id for p in timeline.persons] == ["P1", "P2"]
+    assert [s.person for s in timeline.sightings] == ["P1"] * 4 + ["P2"] * 4
+
+
+def test_mouth_motion_is_measured_on_each_analysed_frame_with_a_face(fake_components, media_dir, scripted_frames,
+                                                                    monkeypatch):
+    from emofuse import speaking
+
+    added = []
+    monkeypatch.setattr(speaking.SpeakerFinder, "add",
+                        lambda self, track, time, motion, span=None: added.append((time, span)))
+    _people(media_dir, scripted_frames, lambda t: 200)
+    # analysed frames every 0.25 s: motion between each one and the one before (the fake decoder
+    # hands out no frames in between)
+    assert added == [(t / 4, 0.25) for t in range(1, 8)]
+
+
+class _TrackingCentre:
+    """A detector that can track: detects in the middle, tracks by returning the boxes it is given
+    (failing on frames it is told to)."""
+
+    def __init__(self, fail_detect=()):
+        self.fail_detect, self.tracked = fail_detect, []
+
+    def detect(self, frame):
+        from emofuse import FaceBox
+
+        if int(frame[0, 0, 0]) in self.fail_detect:
+            raise RuntimeError("detector fell over")
+        return [FaceBox(30, 20, 20, 20)]
+
+    def track(self, frame, boxes):
+        self.tracked.append(len(boxes))
+        return list(boxes)
+
+
+def test_the_walk_tracks_faces_between_detections_and_records_detector_failures(fake_components, fake_frames):
+    walk = _walk([(0.0, 1.0), (1.0, 2.0)], detect_fps=1.0)
+    detector = walk.pipeline.face_detector = _TrackingCentre()
+    walk.pipeline._fail_fast.start()
+    segments = list(walk.segments())
+    # 4 analysed frames a second, a full detection once a second: tracked on the 3 frames after each
+    assert detector.tracked == [1] * 6 and [len(s.faces) for s in segments] == [4, 4]
+    failing = _walk([(0.0, 1.0)])
+    failing.pipeline.face_detector = _TrackingCentre(fail_detect={200})
+    failing.pipeline._fail_fast.start()
+    with pytest.warns(RuntimeWarning, match="detector fell over"):
+        segment, = list(failing.segments())
+    assert segment.errors == ["face detector 'center' (plugin fakes) failed: RuntimeError: detector fell over"] * 4
