@@ -145,6 +145,14 @@ def test_an_option_help_that_is_not_a_mapping_is_ignored():
     assert [o.help for o in options_of(factory)] == ["frames a second"]
 
 
+def test_option_help_mapping_comes_before_the_docstring():
+    def factory(rate: float = 1.0, size: int = 2):
+        """`rate`: from the docstring. `size`: pixels."""
+
+    factory.option_help = {"rate": "from the mapping"}
+    assert [o.help for o in options_of(factory)] == ["from the mapping", "pixels"]
+
+
 def test_help_comes_from_the_init_docstring_too():
     class Thing:
         """A thing. `a` (the first)."""
@@ -240,7 +248,7 @@ def test_stream_stop_text():
 
 
 @pytest.mark.parametrize(("covered", "period", "stopped"), [
-    (9.45, 0.0, True), (9.55, 0.0, False),  # EARLY_STOP: half a second
+    (9.45, 0.0, True), (9.5, 0.0, False), (9.55, 0.0, False),  # EARLY_STOP: half a second
     (6.1, 2.0, False), (5.9, 2.0, True),  # a frame every 2 s: two frames (4 s) may be missing
     (9.6, 0.2, False), (9.4, 0.2, True),  # two periods shorter than EARLY_STOP: EARLY_STOP counts
 ])
