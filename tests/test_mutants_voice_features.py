@@ -68,6 +68,11 @@ def test_mel_scale_switches_branch_right_at_1khz_and_15_mel():
         [999.0 * 3 / 200, 15.0 + math.log(1.0005) / step], abs=1e-12)
     assert spectral._mel_to_hz(np.array([14.5, 15.5])) == pytest.approx(
         [14.5 * 200 / 3, 1000.0 * math.exp(0.5 * step)], rel=1e-12)
+    # double precision whatever the input: float32 frequencies are not computed in float32
+    assert spectral._hz_to_mel(np.array([5000.0, 700.0], np.float32)).tolist() == pytest.approx(
+        [15.0 + math.log(5.0) / step, 10.5], abs=1e-12)
+    assert spectral._mel_to_hz(np.array([42.1], np.float32)).tolist() == pytest.approx(
+        [1000.0 * math.exp((float(np.float32(42.1)) - 15.0) * step)], rel=1e-14)
     mels = np.linspace(0.0, 60.0, 121)
     assert spectral._hz_to_mel(spectral._mel_to_hz(mels)) == pytest.approx(mels, abs=1e-9)
 
@@ -140,18 +145,18 @@ def test_delta_keeps_float32_float32_and_float64_in_double_precision():
 
 
 def test_mfcc_extractor_names_the_kinds_it_knows():
-    with pytest.raises(ValueError, match=re.escape("unknown feature kind 'mel'; expected one of mfcc, logmel")):
+    with pytest.raises(ValueError, match="^" + re.escape("unknown feature kind 'mel'; expected one of mfcc, logmel") + "$"):
         MfccExtractor(kind="mel")
 
 
 def test_mfcc_extractor_takes_deltas_0_1_2_only():
     assert MfccExtractor(deltas=0, n_mfcc=13).n_features == 13
     assert MfccExtractor(deltas=1, n_mfcc=13).n_features == 26
-    with pytest.raises(ValueError, match=re.escape("deltas must be 0, 1 or 2, got 3")):
+    with pytest.raises(ValueError, match="^" + re.escape("deltas must be 0, 1 or 2, got 3") + "$"):
         MfccExtractor(deltas=3)
 
 
-GEOMETRY_ERROR = re.escape("need 0 < win_length <= n_fft, hop_length > 0 and sample_rate > 0")
+GEOMETRY_ERROR = "^" + re.escape("need 0 < win_length <= n_fft, hop_length > 0 and sample_rate > 0") + "$"
 
 
 @pytest.mark.parametrize("options", [{"win_length": 0}, {"win_length": 513}, {"hop_length": 0},

@@ -267,7 +267,7 @@ def talk():
     return synthetic_talk()
 
 
-@pytest.mark.parametrize("options", [{}, {"smooth": 0.02}, {"smooth": 0.0, "max_lag": 0.0}, {"window": 2.5},
+@pytest.mark.parametrize("options", [{}, {"smooth": 0.02}, {"smooth": 0.2}, {"smooth": 0.0, "max_lag": 0.0}, {"window": 2.5},
                                      {"max_lag": 0.15, "min_samples": 20}])
 def test_scores_follow_the_documented_formula(talk, options):
     times, values, tracks = talk
