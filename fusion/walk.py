@@ -43,8 +43,10 @@ class FrameWalk:
         self.mouths = MouthFeed(MouthRecorder(self.speakers)) if self.speakers else None
         self.envelope = EnvelopeBook()
 
-    def _embed(self, crops: Sequence[np.ndarray]) -> np.ndarray | None:
-        return self.pipeline._guard("face_embedder", [], lambda: self.pipeline.face_embedder.embed(crops))
+    def _embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        vectors = self.pipeline._guard("face_embedder", [], lambda: self.pipeline.face_embedder.embed(crops))
+        # a failure (warned by _guard): NaN rows, crops that could not be embedded (emofuse.persons)
+        return np.full((len(crops), 1), np.nan) if vectors is None else vectors
 
     def segments(self) -> Iterator[FaceSegment]:
         from .shots import ShotDetector
