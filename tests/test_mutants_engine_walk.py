@@ -344,3 +344,9 @@ def test_the_walk_tracks_faces_between_detections_and_records_detector_failures(
     with pytest.warns(RuntimeWarning, match="detector fell over"):
         segment, = list(failing.segments())
     assert segment.errors == ["face detector 'center' (plugin fakes) failed: RuntimeError: detector fell over"] * 4
+
+
+def test_a_face_seen_on_one_analysed_frame_is_nobody(fake_components, media_dir, scripted_frames):
+    timeline = _people(media_dir, scripted_frames, lambda t: 200 if t < 0.25 else 0)
+    assert timeline.persons == ()
+    assert [(s.time, s.person) for s in timeline.sightings] == [(0.0, None)]
