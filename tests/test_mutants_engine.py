@@ -402,8 +402,21 @@ def test_run_ahead_depth_one_is_allowed():
     assert str(caught.value) == "depth must be >= 1, got 0"
 
 
-def test_run_ahead_source_without_close_and_next_after_the_end():
+def test_run_ahead_source_without_close_and_next_after_the_end(monkeypatch):
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
     items = RunAhead(iter([1, 2]))
     assert list(items) == [1, 2]
     with pytest.raises(StopIteration):
         next(items)
+    assert failures == []  # nothing went wrong on the producer thread either
+
+
+def test_run_ahead_waits_for_a_slow_consumer():
+    source = _Counting(5)
+    got = []
+    with RunAhead(source, depth=1) as items:
+        for item in items:
+            got.append(item)
+            time.sleep(0.12)  # the producer waits more than one put timeout for room
+    assert got == [0, 1, 2, 3, 4]
