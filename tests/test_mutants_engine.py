@@ -420,3 +420,19 @@ def test_run_ahead_waits_for_a_slow_consumer():
             got.append(item)
             time.sleep(0.12)  # the producer waits more than one put timeout for room
     assert got == [0, 1, 2, 3, 4]
+
+
+def test_quiet_blas_leaves_other_thread_pools_alone():
+    from emofuse.threads import quiet_blas
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    pytest.importorskip("sklearn.utils")  # brings an OpenMP runtime along
+
+    def pools(api):
+        return [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == api]
+
+    openmp = pools("openmp")
+    if not openmp or max(openmp) < 2 or not pools("blas"):
+        pytest.skip("needs an OpenMP pool of 2+ threads and a BLAS threadpoolctl can see")
+    with quiet_blas():
+        assert pools("openmp") == openmp and set(pools("blas")) == {1}
