@@ -215,7 +215,7 @@ def scripted_frames(monkeypatch):
         step = 1.0 / sample_fps
         times = [start + i * step for i in range(int(round((info.duration - start) / step)))]
         stream = Stream([])
-        stream._it = iter([(t, np.full((60, 80, 3), script["grey"](t), np.uint8)) for t in times])
+        stream._it = iter([(t, np.full((60, 80, 3), script["grey"](t), np.uint8)) for t in times])  # or an RGB
         return stream
 
     monkeypatch.setattr(walk_module, "iter_frames", iter_frames)
@@ -350,3 +350,11 @@ def test_a_face_seen_on_one_analysed_frame_is_nobody(fake_components, media_dir,
     timeline = _people(media_dir, scripted_frames, lambda t: 200 if t < 0.25 else 0)
     assert timeline.persons == ()
     assert [(s.time, s.person) for s in timeline.sightings] == [(0.0, None)]
+
+
+def test_a_cut_starts_new_tracks_so_two_people_filmed_in_turn_are_two_persons(fake_components, media_dir,
+                                                                              scripted_frames):
+    # the same spot, no pause: only the cut from a reddish picture to a bluish one parts them
+    timeline = _people(media_dir, scripted_frames, lambda t: (200, 60, 60) if t < 1.0 - 1e-9 else (60, 60, 200))
+    assert [p.id for p in timeline.persons] == ["P1", "P2"]
+    assert [s.person for s in timeline.sightings] == ["P1"] * 4 + ["P2"] * 4
