@@ -168,7 +168,7 @@ def test_speaker_finder_defaults_are_the_documented_ones():
 @pytest.mark.parametrize("options", [{"window": 0}, {"window": -1}, {"max_lag": -0.01}, {"smooth": -0.01},
                                      {"min_samples": 2}])
 def test_speaker_finder_refuses_each_bad_setting_alone(options):
-    with pytest.raises(ValueError, match="SpeakerFinder needs window > 0, max_lag >= 0, smooth >= 0, min_samples >= 3"):
+    with pytest.raises(ValueError, match="^SpeakerFinder needs window > 0, max_lag >= 0, smooth >= 0, min_samples >= 3$"):
         SpeakerFinder(**options)
 
 
