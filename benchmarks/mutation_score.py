@@ -157,9 +157,10 @@ def _checked(counts: Counter) -> int:
 
 
 def kill_rate(counts: Counter) -> float:
-    """Killed (timeouts count as killed) over the mutants checked."""
+    """Killed over the mutants checked: a timeout or a crash of the test process (segfault) is a
+    caught mutant too; "no tests" is not."""
     checked = _checked(counts)
-    caught = counts["killed"] + counts["timeout"]
+    caught = counts["killed"] + counts["timeout"] + counts["segfault"]
     return caught / checked if checked else float("nan")
 
 
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=[],
                         help="mutant names or globs, e.g. 'emofuse.tracks*' (mutmut run's arguments)")
     parser.add_argument("--recheck", action="store_true",
-                        help="re-run only the survivors and untested mutants of the last run (mutmut keeps "
+                        help="re-run only the survivors, untested and unchecked mutants of the last run (mutmut keeps "
                              "other results; run this after adding tests)")
     parser.add_argument("--fail-under", type=float, default=0.90, help="kill rate below which to exit 1")
     args = parser.parse_args(argv)
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     table: dict[str, Counter] = {}
     for group in groups:
         if not args.report_only:
-            only = args.only or (survivors(group, ("survived", "no tests")) if args.recheck else [])
+            only = args.only or (survivors(group, ("survived", "no tests", "not checked")) if args.recheck else [])
             if args.recheck and not only:
                 table.update(results(group))
                 continue

@@ -73,3 +73,15 @@ def run_json(capsys, *argv: str) -> dict:
     code, out, err = run_cli(capsys, *argv, "--json")
     assert code == 0, err
     return json.loads(out)
+
+
+class FrameQueue:
+    """Frames `(time, image)` handed out as a frame stream does: `until(end)` takes those before `end`."""
+
+    def __init__(self, frames):
+        self.frames = list(frames)
+
+    def until(self, end):
+        out = [f for f in self.frames if f[0] < end - 1e-9]
+        self.frames = self.frames[len(out):]
+        return out

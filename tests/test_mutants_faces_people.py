@@ -11,6 +11,8 @@ from emofuse.persons import OnlineGallery, TrackSummary, cluster_tracks
 from emofuse.testing import sample_scores
 from emofuse.types import PersonResult
 
+from .face_helpers import FrameQueue
+
 HAPPY, SAD = sample_scores("happy", 0.9), sample_scores("sad", 0.95)
 
 
@@ -163,16 +165,6 @@ def test_a_track_closes_only_after_more_than_max_gap():
     assert embedded == [2]
 
 
-class _Frames:
-    def __init__(self, frames):
-        self.frames = list(frames)
-
-    def until(self, end):
-        out = [f for f in self.frames if f[0] < end - 1e-9]
-        self.frames = self.frames[len(out):]
-        return out
-
-
 def test_segment_faces_hands_each_face_its_time_box_and_crop():
     frames = [(t, np.full((100, 100, 3), int(t * 100), np.uint8)) for t in (0.0, 0.5)]
     calls, seen = [], []
@@ -183,7 +175,7 @@ def test_segment_faces_hands_each_face_its_time_box_and_crop():
         # the first box is off the frame (no crop): skipped, the next ones are kept
         return [FaceBox(300, 300, 10, 10), FaceBox(10, 10, 20, 20), FaceBox(60, 10, 20, 20)]
 
-    (segment,) = segment_faces(_Frames(frames), [(0, 1)], find_faces, _linker(), TrackBook(None, 1.0), None,
+    (segment,) = segment_faces(FrameQueue(frames), [(0, 1)], find_faces, _linker(), TrackBook(None, 1.0), None,
                                on_frame=lambda t, linked, f: seen.append((t, len(linked), int(f[0, 0, 0]))))
     assert calls == [(0.0, 0), (0.5, 50)] and seen == [(0.0, 2, 0), (0.5, 2, 50)]
     assert segment.errors == ["at 0.0", "at 0.5"] and segment.most == 2

@@ -293,28 +293,17 @@ def _refuse(err):
     return mkstemp
 
 
-def test_check_writable_folder_that_takes_no_new_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "mkstemp", _refuse(OSError(errno.ENOENT, "No such file or directory")))
+@pytest.mark.parametrize("error, reason", [
+    (OSError(errno.ENOENT, "No such file or directory"), "it takes no new files"),
+    (OSError(errno.EACCES, "Permission denied"), "Permission denied"),  # the system's reason
+    (OSError("disk on fire"), "disk on fire"),  # no errno: the error's text
+])
+def test_check_writable_says_why_the_folder_takes_no_file(tmp_path, monkeypatch, error, reason):
+    monkeypatch.setattr(tempfile, "mkstemp", _refuse(error))
     target = tmp_path / "out.csv"
     with pytest.raises(EmofuseError) as info:
         check_writable(target)
-    assert str(info.value) == f"{target}: cannot write in {tmp_path} (it takes no new files)"
-
-
-def test_check_writable_permission_denied_gives_the_system_reason(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "mkstemp", _refuse(OSError(errno.EACCES, "Permission denied")))
-    target = tmp_path / "out.csv"
-    with pytest.raises(EmofuseError) as info:
-        check_writable(target)
-    assert str(info.value) == f"{target}: cannot write in {tmp_path} (Permission denied)"
-
-
-def test_check_writable_error_without_errno_gives_its_text(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "mkstemp", _refuse(OSError("disk on fire")))
-    target = tmp_path / "out.csv"
-    with pytest.raises(EmofuseError) as info:
-        check_writable(target)
-    assert str(info.value) == f"{target}: cannot write in {tmp_path} (disk on fire)"
+    assert str(info.value) == f"{target}: cannot write in {tmp_path} ({reason})"
 
 
 # --- provenance ----------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from emofuse import FaceBox
 from emofuse.face_side import EMBED_CROPS, TrackBook, grown_crop, segment_faces
 from emofuse.tracks import LINK_DISTANCE, LINK_IOU, MAX_GAP, TrackLinker
 
+from .face_helpers import FrameQueue
+
 
 def box(x, y=100, w=100):
     return FaceBox(x, y, w, w)
@@ -75,16 +77,6 @@ def test_grown_crop_is_clipped_to_the_frame():
     assert grown_crop(frame, FaceBox(80, 30, 40, 40)).shape == (60, 60, 3)
 
 
-class _Frames:
-    def __init__(self, frames):
-        self.frames = list(frames)
-
-    def until(self, end):
-        out = [f for f in self.frames if f[0] < end - 1e-9]
-        self.frames = self.frames[len(out):]
-        return out
-
-
 def test_frame_side_links_faces_cuts_shots_and_embeds_each_track_when_it_ends():
     frame = np.full((240, 320, 3), 128, np.uint8)
     times = [i * 0.25 for i in range(16)]  # 4 s at 4 frames a second
@@ -97,7 +89,7 @@ def test_frame_side_links_faces_cuts_shots_and_embeds_each_track_when_it_ends():
     book = TrackBook(embed, MAX_GAP)
     seen = []
     segments = list(segment_faces(
-        _Frames((t, frame) for t in times), [(0, 1), (1, 2), (2, 3), (3, 4)],
+        FrameQueue((t, frame) for t in times), [(0, 1), (1, 2), (2, 3), (3, 4)],
         lambda t, f, errors: [FaceBox(100, 80, 60, 60)], TrackLinker(), book,
         lambda f: False, on_frame=lambda t, linked, f: seen.append((t, [k for k, _ in linked]))))
     assert [s.sampled for s in segments] == [4, 4, 4, 4] and all(s.most == 1 for s in segments)
@@ -111,7 +103,7 @@ def test_frame_side_links_faces_cuts_shots_and_embeds_each_track_when_it_ends():
 def test_a_shot_cut_starts_new_tracks_in_a_new_shot():
     frames = [(i * 0.25, np.full((120, 160, 3), 0 if i < 4 else 255, np.uint8)) for i in range(8)]
     book = TrackBook(None, MAX_GAP)
-    segs = list(segment_faces(_Frames(frames), [(0, 2)], lambda t, f, e: [FaceBox(40, 30, 50, 50)],
+    segs = list(segment_faces(FrameQueue(frames), [(0, 2)], lambda t, f, e: [FaceBox(40, 30, 50, 50)],
                               TrackLinker(), book, lambda f: bool(f[0, 0, 0] == 255 and not book.shot)))
     keys = [face.track for face in segs[0].faces]
     assert keys == [1] * 4 + [2] * 4
@@ -121,7 +113,7 @@ def test_a_shot_cut_starts_new_tracks_in_a_new_shot():
 
 def test_a_failed_detection_counts_the_frame_but_no_face():
     frames = [(0.0, np.zeros((50, 50, 3), np.uint8)), (0.5, np.zeros((50, 50, 3), np.uint8))]
-    segs = list(segment_faces(_Frames(frames), [(0, 1)], lambda t, f, e: None, TrackLinker(),
+    segs = list(segment_faces(FrameQueue(frames), [(0, 1)], lambda t, f, e: None, TrackLinker(),
                               TrackBook(None, MAX_GAP), None))
     assert segs[0].sampled == 2 and segs[0].faces == [] and segs[0].most == 0
 
