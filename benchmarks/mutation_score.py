@@ -123,7 +123,38 @@ def run_mutmut(root: Path, max_children: int, only: list[str]) -> int:
     env = dict(os.environ, PYTHONPATH=str(root / "mutants"))
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *only]
     with open(root / "mutmut.log", "w") as log:
-        return subprocess.run(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+        run = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        while True:
+            try:
+                return run.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                kill_hung_mutants(root)
+
+
+# mutmut limits a mutant's CPU time; one that deadlocks (a blocked thread uses no CPU) would wait
+# for ever. Past this many seconds, far beyond mutmut's own limit, it is killed: a crash, caught.
+HUNG_AFTER_S = 120
+
+
+def kill_hung_mutants(root: Path) -> None:
+    """SIGKILL mutmut's workers (`mutmut: NAME` processes) of this stage running past HUNG_AFTER_S."""
+    import signal
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if not (proc / "cmdline").read_bytes().startswith(b"mutmut: "):
+                continue
+            if not str(Path(os.readlink(proc / "cwd"))).startswith(str(root)):
+                continue
+            started = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+            if uptime - started > HUNG_AFTER_S:
+                print(f"killed hung mutant {(proc / 'cmdline').read_bytes()[8:].decode(errors='replace')}",
+                      file=sys.stderr)
+                os.kill(int(proc.name), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
 
 
 def results(group: str) -> dict[str, Counter]:
