@@ -157,30 +157,28 @@ def kill_hung_mutants(root: Path) -> None:
             continue
 
 
-def results(group: str) -> dict[str, Counter]:
-    """Status counts per source file of a group, read from mutmut's `.meta` files."""
+def statuses(group: str) -> dict[str, dict[str, str]]:
+    """Per source file of a group, each mutant's status ("killed", "survived", "not checked"...),
+    read from mutmut's `.meta` files."""
     from mutmut.stats import status_by_exit_code
 
-    table: dict[str, Counter] = {}
+    found: dict[str, dict[str, str]] = {}
     for source in GROUPS[group]:
         meta = STAGE / group / "mutants" / (source + ".meta")
         codes = json.loads(meta.read_text()).get("exit_code_by_key", {}) if meta.exists() else {}
-        table[source] = Counter(status_by_exit_code[code] for code in codes.values())
-    return table
+        found[source] = {name: status_by_exit_code[code] for name, code in codes.items()}
+    return found
 
 
-def survivors(group: str, statuses: tuple[str, ...] = ("survived",)) -> list[str]:
+def results(group: str) -> dict[str, Counter]:
+    """Status counts per source file of a group."""
+    return {source: Counter(by_name.values()) for source, by_name in statuses(group).items()}
+
+
+def survivors(group: str, wanted: tuple[str, ...] = ("survived",)) -> list[str]:
     """Names of a group's mutants with these statuses (`mutmut show NAME` in build/mutation/GROUP
     shows one)."""
-    from mutmut.stats import status_by_exit_code
-
-    names = []
-    for source in GROUPS[group]:
-        meta = STAGE / group / "mutants" / (source + ".meta")
-        if meta.exists():
-            codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
-            names += [name for name, code in codes.items() if status_by_exit_code[code] in statuses]
-    return names
+    return [name for by_name in statuses(group).values() for name, status in by_name.items() if status in wanted]
 
 
 def _checked(counts: Counter) -> int:

@@ -119,13 +119,20 @@ def test_face_evidence_scores_type_message():
     assert str(info.value) == "FaceEvidence.scores must be EmotionScores, got dict"
 
 
-def test_face_evidence_frames_and_sampled_each_must_be_non_negative():
-    for kwargs in ({"frames": -1, "sampled": 2}, {"frames": 2, "sampled": -1}):
-        with pytest.raises(ValueError) as info:
-            FaceEvidence(one_hot("happy"), **kwargs)
-        assert str(info.value) == "FaceEvidence.frames and .sampled must be >= 0"
-    empty = FaceEvidence(one_hot("happy"), frames=0, sampled=0)
-    assert empty.coverage == 0.0
+@pytest.mark.parametrize("evidence, kwargs, text", [
+    (FaceEvidence, {"frames": -1, "sampled": 2}, "FaceEvidence.frames and .sampled must be >= 0"),
+    (FaceEvidence, {"frames": 2, "sampled": -1}, "FaceEvidence.frames and .sampled must be >= 0"),
+    (VoiceEvidence, {"window": -1.0, "sample_rate": 16000}, "VoiceEvidence.window and .sample_rate must be >= 0"),
+    (VoiceEvidence, {"window": 2.0, "sample_rate": -1}, "VoiceEvidence.window and .sample_rate must be >= 0"),
+])
+def test_evidence_counts_each_must_be_non_negative(evidence, kwargs, text):
+    with pytest.raises(ValueError) as info:
+        evidence(one_hot("happy"), **kwargs)
+    assert str(info.value) == text
+
+
+def test_face_evidence_of_no_frames_has_no_coverage():
+    assert FaceEvidence(one_hot("happy"), frames=0, sampled=0).coverage == 0.0
 
 
 def test_face_evidence_size_must_be_non_negative():
@@ -146,13 +153,6 @@ def test_voice_evidence_scores_type_message():
     with pytest.raises(TypeError) as info:
         VoiceEvidence([0.5, 0.5])
     assert str(info.value) == "VoiceEvidence.scores must be EmotionScores, got list"
-
-
-def test_voice_evidence_window_and_sample_rate_each_must_be_non_negative():
-    for kwargs in ({"window": -1.0, "sample_rate": 16000}, {"window": 2.0, "sample_rate": -1}):
-        with pytest.raises(ValueError) as info:
-            VoiceEvidence(one_hot("sad"), **kwargs)
-        assert str(info.value) == "VoiceEvidence.window and .sample_rate must be >= 0"
 
 
 # --- SegmentResult / Timeline --------------------------------------------------------------------
@@ -308,25 +308,19 @@ def test_check_writable_says_why_the_folder_takes_no_file(tmp_path, monkeypatch,
 
 # --- provenance ----------------------------------------------------------------------------------
 
-def test_file_sha256_sees_a_new_size_at_the_same_mtime(tmp_path):
+@pytest.mark.parametrize("new_bytes, later_ns", [
+    (b"longer", 0),  # a new size at the same mtime
+    (b"two", 10**9),  # a new mtime at the same size
+])
+def test_file_sha256_cache_sees_a_new_size_or_mtime(tmp_path, new_bytes, later_ns):
     path = tmp_path / "model.bin"
     path.write_bytes(b"one")
     stamp = path.stat().st_mtime_ns
     first = file_sha256(path)
-    path.write_bytes(b"longer")
-    os.utime(path, ns=(stamp, stamp))
+    path.write_bytes(new_bytes)
+    os.utime(path, ns=(stamp + later_ns, stamp + later_ns))
     assert file_sha256(path) != first
-    assert file_sha256(path) == hashlib.sha256(b"longer").hexdigest()
-
-
-def test_file_sha256_sees_a_new_mtime_at_the_same_size(tmp_path):
-    path = tmp_path / "model.bin"
-    path.write_bytes(b"one")
-    stamp = path.stat().st_mtime_ns
-    first = file_sha256(path)
-    path.write_bytes(b"two")
-    os.utime(path, ns=(stamp + 10**9, stamp + 10**9))
-    assert file_sha256(path) != first
+    assert file_sha256(path) == hashlib.sha256(new_bytes).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)
