@@ -88,10 +88,11 @@ def grown_crop(frame: np.ndarray, box: FaceBox, margin: float = EMBED_MARGIN) ->
 class TrackBook:
     """Every track of a file; a track's identity crops are embedded (and dropped) when it ends.
 
-    `embed(crops) -> (n, d)` is the face embedder's method, or None when persons are not wanted.
+    `embed(crops) -> (n, d)` is the face embedder's method (returning None when it failed: the
+    track stays without embeddings, a person of its own), or None when persons are not wanted.
     """
 
-    def __init__(self, embed: Callable[[Sequence[np.ndarray]], np.ndarray] | None, max_gap: float) -> None:
+    def __init__(self, embed: Callable[[Sequence[np.ndarray]], np.ndarray | None] | None, max_gap: float) -> None:
         self.embed, self.max_gap = embed, max_gap
         self.tracks: dict[int, TrackInfo] = {}
         self._open: set[int] = set()
@@ -134,8 +135,9 @@ class TrackBook:
     def _finish(self, track: TrackInfo) -> None:
         # a track too brief to be a person (persons.MIN_FRAMES) is not worth ~75 ms a crop
         if self.embed is not None and track.crops and track.frames >= MIN_FRAMES:
-            vectors = np.asarray(self.embed(track.crops), dtype=np.float64)
-            track.embeddings = vectors.reshape(len(track.crops), -1)
+            vectors = self.embed(track.crops)
+            if vectors is not None:
+                track.embeddings = np.asarray(vectors, dtype=np.float64).reshape(len(track.crops), -1)
         track.crops, track.crop_times = [], []
 
 

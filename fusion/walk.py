@@ -43,10 +43,9 @@ class FrameWalk:
         self.mouths = MouthFeed(MouthRecorder(self.speakers)) if self.speakers else None
         self.envelope = EnvelopeBook()
 
-    def _embed(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        vectors = self.pipeline._guard("face_embedder", [], lambda: self.pipeline.face_embedder.embed(crops))
-        # a failure (warned by _guard): NaN rows, crops that could not be embedded (emofuse.persons)
-        return np.full((len(crops), 1), np.nan) if vectors is None else vectors
+    def _embed(self, crops: Sequence[np.ndarray]) -> np.ndarray | None:
+        """The crops' embeddings; None when the embedder failed (warned by _guard)."""
+        return self.pipeline._guard("face_embedder", [], lambda: self.pipeline.face_embedder.embed(crops))
 
     def segments(self) -> Iterator[FaceSegment]:
         from .shots import ShotDetector

@@ -135,6 +135,15 @@ def test_a_track_too_brief_to_be_a_person_is_not_embedded():
     assert calls == [1] and book.tracks[1].embeddings is None and book.tracks[2].embeddings.shape == (1, 2)
 
 
+def test_a_track_whose_embedding_failed_is_left_without_embeddings_and_its_crops_dropped():
+    frame = np.full((120, 160, 3), 128, np.uint8)
+    book = TrackBook(lambda crops: None, MAX_GAP)   # the embedder failed (walk's guard returns None)
+    book.see(0.0, 1, FaceBox(10, 10, 40, 40), frame)
+    book.see(0.25, 1, FaceBox(10, 10, 40, 40), frame)
+    book.finish()
+    assert book.tracks[1].embeddings is None and book.tracks[1].crops == []
+
+
 def test_a_track_keeps_only_a_small_picture_of_its_largest_face():
     from emofuse.face_side import PICTURE_WIDTH
 
