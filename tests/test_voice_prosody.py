@@ -18,6 +18,7 @@ from emofuse.plugins.ravdess_cnn.prosody import (
     yin_track,
 )
 
+from .conftest import REPO
 from .voice_helpers import voice, write_ravdess
 
 RATE, HOP = 16000, 160
@@ -83,7 +84,7 @@ def test_energy_is_relative_to_the_loudest_frame():
 
 def test_extractor_appends_prosody_to_the_mfcc_frames_at_any_rate():
     base = MfccExtractor()
-    ex = ProsodyMfccExtractor(base)
+    ex = ProsodyMfccExtractor()
     assert ex.n_features == 124 and ex.feature_spec["n_features"] == 124
     assert ex.feature_spec["prosody"]["features"] == list(PROSODY_FEATURES)
     y16 = voice(1.0, 16000, pitch=140.0)
@@ -96,7 +97,7 @@ def test_extractor_appends_prosody_to_the_mfcc_frames_at_any_rate():
 
 
 def test_spec_round_trip_and_raw_columns():
-    spec = json.loads(json.dumps(ProsodyMfccExtractor(MfccExtractor()).feature_spec))
+    spec = json.loads(json.dumps(ProsodyMfccExtractor().feature_spec))
     again = extractor_from_spec(spec)
     assert isinstance(again, ProsodyMfccExtractor) and again.feature_spec == spec
     assert raw_columns(spec) == 4
@@ -138,3 +139,46 @@ def test_a_prosody_model_trains_and_evaluates_with_its_features(tmp_path):
     assert "prosody features raw" in meta["normalisation"]
     again = evaluate_voice_model(data, actors=[3], model=out, cache_dir=tmp_path / "cache")
     assert again["accuracy"] == pytest.approx(meta["val_accuracy"], abs=1e-9)
+    from emofuse.errors import IncompatibleComponentsError
+    from emofuse.runner import AnalysisOptions, Pipeline
+
+    chosen = {"audio_classifier": {"model": str(out), "backend": "keras"}}
+    pipeline = Pipeline(AnalysisOptions(component_options=chosen))     # audio-features=auto
+    assert type(pipeline.audio_features) is ProsodyMfccExtractor
+    scores = pipeline.audio_classifier.classify(pipeline.audio_features.extract(voice(2.0, RATE), RATE))
+    assert scores is not None and set(scores.raw) == set(meta["labels"])
+    with pytest.raises(IncompatibleComponentsError, match="use the 'mfcc-prosody' extractor"):
+        Pipeline(AnalysisOptions(audio_features="mfcc", component_options=chosen)).audio_classifier
+
+
+def _model_with_spec(folder, spec) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "m.json").write_text(json.dumps({"feature_spec": spec}))
+    return str(folder / "m.keras")
+
+
+def test_auto_audio_features_follow_the_models_spec(tmp_path):
+    from emofuse.plugins.ravdess_cnn import default_extractor_name
+    from emofuse.runner import AnalysisOptions
+
+    prosody = _model_with_spec(tmp_path / "p", ProsodyMfccExtractor().feature_spec)
+    plain = _model_with_spec(tmp_path / "m", MfccExtractor().feature_spec)
+    assert default_extractor_name("ravdess-cnn", {"model": prosody}) == "mfcc-prosody"
+    assert default_extractor_name("ravdess-cnn", {"model": plain}) == "mfcc"
+    assert default_extractor_name("my-classifier", {"model": prosody}) == "mfcc"
+    assert default_extractor_name("ravdess-cnn", {"model": str(tmp_path / "none.keras")}) == "mfcc"
+    shipped = json.loads((REPO / "plugins" / "ravdess_cnn" / "ravdess_cnn.json").read_text())["feature_spec"]
+    assert default_extractor_name("ravdess-cnn", {}) == ("mfcc-prosody" if "prosody" in shipped else "mfcc")
+    options = AnalysisOptions(component_options={"audio_classifier": {"model": prosody}})
+    assert options.audio_features == "auto" and options.name_of("audio_features") == "mfcc-prosody"
+    assert AnalysisOptions(audio_features="mfcc", component_options=options.component_options).name_of(
+        "audio_features") == "mfcc"
+
+
+def test_mfcc_prosody_is_a_registered_extractor_with_the_mfcc_options():
+    from emofuse.plugin_manager import get_components
+
+    extractors = get_components()["audio_features"]
+    made = extractors.create("mfcc-prosody", n_mfcc=20)
+    assert type(made) is ProsodyMfccExtractor and made.n_features == 20 * 3 + 4
+    assert {o.name for o in extractors.options("mfcc-prosody")} == {o.name for o in extractors.options("mfcc")}

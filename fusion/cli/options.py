@@ -111,7 +111,8 @@ def share_value(text: str) -> float:
 
 #: What `auto` picks, per kind (emofuse.runner.AUTO).
 AUTO_HELP = {"face_embedder": " (dlib where installed, else pixels)",
-             "voice_activity": " (silero where installed, else energy)"}
+             "voice_activity": " (silero where installed, else energy)",
+             "audio_features": " (what the audio classifier's model was trained on: mfcc or mfcc-prosody)"}
 
 
 def add_component_arguments(parser: argparse.ArgumentParser, set_help: str) -> None:

@@ -18,7 +18,7 @@ from emofuse.plugins.litert import LiteRTModel, choose_backend, litert_path
 from emofuse.plugins.mfcc import specs_differ
 
 from .features import normalize, split_windows
-from .prosody import raw_columns
+from .prosody import extractor_name, raw_columns
 
 WEIGHTS = "ravdess_cnn.keras"
 
@@ -42,6 +42,20 @@ def read_metadata(model_path: Path) -> dict:
         raise EmofuseError(f"{meta_path}: missing (the model's feature spec is stored there)") from None
     except (OSError, ValueError) as exc:
         raise EmofuseError(f"{meta_path}: unreadable model metadata ({exc})") from None
+
+
+def model_extractor_name(model: str | Path | None = None) -> str:
+    """The extractor the model (the shipped one when None) was trained on, from its `.json`
+    alone (nothing loaded); `mfcc` when that cannot be read (creating the classifier then says why)."""
+    try:
+        if model is None:
+            with resources.as_file(resources.files("emofuse.plugins.ravdess_cnn") / WEIGHTS) as path:
+                meta = read_metadata(path)
+        else:
+            meta = read_metadata(Path(model))
+        return extractor_name(meta["feature_spec"])
+    except (EmofuseError, KeyError, TypeError):
+        return "mfcc"
 
 
 def to_canonical(probabilities: np.ndarray) -> np.ndarray:
@@ -109,7 +123,8 @@ class RavdessCnnClassifier:
             raise IncompatibleComponentsError(
                 "audio classifier 'ravdess-cnn' was trained on other features than the extractor gives ("
                 + "; ".join(f"{d.replace(' != ', ' expected, got ')}" for d in differences)
-                + "); use the 'mfcc' extractor with its default options"
+                + f"); use the '{extractor_name(self.feature_spec)}' extractor with the options the model was "
+                "trained with (audio-features=auto picks it)"
             )
 
     def classify(self, features: np.ndarray):

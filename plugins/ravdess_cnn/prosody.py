@@ -17,10 +17,13 @@ so the level and range of pitch and energy reach the network.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from emofuse.plugins.mfcc import MfccExtractor
 
 PROSODY_FEATURES = ("log_f0", "voicing", "energy", "delta_log_f0")
 F0_MIN, F0_MAX = 60.0, 500.0
@@ -111,36 +114,43 @@ def prosody_features(y: np.ndarray, rate: int, hop: int, n_frames: int) -> np.nd
     return np.stack([log_f0, voicing, energy / 20.0, delta], axis=1).astype(np.float32)
 
 
-class ProsodyMfccExtractor:
-    """An MFCC extractor's frames with `PROSODY_FEATURES` appended (columns after the MFCCs)."""
+class ProsodyMfccExtractor(MfccExtractor):
+    """The `mfcc` extractor's frames with `PROSODY_FEATURES` appended (columns after the MFCCs).
 
-    def __init__(self, base) -> None:
-        self.base = base
-        self.feature_spec: dict[str, Any] = dict(base.feature_spec)
+    Registered as the `mfcc-prosody` audio feature extractor; it takes the `mfcc` extractor's
+    options. Pitch and energy need the waveform, so they are computed here, not by a classifier.
+    """
+
+    option_help = dict(MfccExtractor.option_help)
+
+    @functools.wraps(MfccExtractor.__init__)   # the same options, visible to `emofuse list` and --set checks
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.feature_spec["prosody"] = {"features": list(PROSODY_FEATURES), "f0_range": [F0_MIN, F0_MAX],
                                         "yin_threshold": YIN_THRESHOLD, "frame_s": FRAME_S}
-        self.feature_spec["n_features"] = self.n_features
 
     @property
     def n_features(self) -> int:
-        return self.base.n_features + len(PROSODY_FEATURES)
+        return super().n_features + len(PROSODY_FEATURES)
 
     def extract(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         from emofuse.audio import resample, to_mono
 
-        mfcc = self.base.extract(samples, sample_rate)
-        spec = self.base.feature_spec
+        mfcc = super().extract(samples, sample_rate)
+        spec = self.feature_spec
         y = resample(to_mono(samples), int(sample_rate), spec["sample_rate"])
         extra = prosody_features(y, spec["sample_rate"], spec["hop_length"], len(mfcc))
         return np.ascontiguousarray(np.concatenate([mfcc, extra], axis=1), dtype=np.float32)
 
 
-def extractor_from_spec(spec: Mapping[str, Any]):
+def extractor_from_spec(spec: Mapping[str, Any]) -> MfccExtractor:
     """The extractor that produces features of `spec`: MFCCs, with prosody when the spec has it."""
-    from emofuse.plugins.mfcc import MfccExtractor
+    return (ProsodyMfccExtractor if "prosody" in spec else MfccExtractor).from_spec(spec)
 
-    base = MfccExtractor.from_spec(spec)
-    return ProsodyMfccExtractor(base) if "prosody" in spec else base
+
+def extractor_name(spec: Mapping[str, Any]) -> str:
+    """The registered name of the extractor that produces features of `spec`."""
+    return "mfcc-prosody" if "prosody" in spec else "mfcc"
 
 
 def raw_columns(spec: Mapping[str, Any]) -> int:

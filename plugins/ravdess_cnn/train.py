@@ -74,7 +74,7 @@ def extractor_for_training(features: str = "mfcc"):
     if features == "mfcc+prosody":
         from .prosody import ProsodyMfccExtractor
 
-        return ProsodyMfccExtractor(MfccExtractor())
+        return ProsodyMfccExtractor()
     return MfccExtractor()
 
 
@@ -199,6 +199,21 @@ def _normalised(feats: list[np.ndarray], raw: int = 0) -> list[np.ndarray]:
     return [normalize(f, raw) for f in feats]
 
 
+def training_features(files: Sequence, extractor, mode: str = "conditions", condition_copies: int = CONDITION_COPIES,
+                      cache_dir: str | Path | None = None) -> dict[str, list[np.ndarray]]:
+    """variant -> unnormalised features of every file in `files` (cached): "orig", the fixed copies
+    unless `mode` is "none", and `random:K` condition copies when `mode` is "conditions".
+
+    Computed for all files found, training and validation actors alike, so every fold of a
+    cross-validation shares one cache entry and sees the same copy of a file.
+    """
+    variants = ("orig",) + (AUGMENTATIONS if mode != "none" else ())
+    every = file_features(files, extractor, variants, cache_dir)
+    for k in range(condition_copies if mode == "conditions" else 0):
+        every[f"random:{k}"] = condition_features(files, extractor, f"random:{k}", cache_dir)
+    return every
+
+
 def train_voice_model(
     data: str | Path,
     output: str | Path,
@@ -243,17 +258,15 @@ def train_voice_model(
         cfg = dataclasses.replace(cfg, widths=TINY_WIDTHS, dense=8, frames=100, batch_size=8)
     extractor = extractor_for_training(features)
     raw = raw_columns(extractor.feature_spec)
-    variants = ("orig",) + (AUGMENTATIONS if mode != "none" else ())
-    copies = [f"random:{k}" for k in range(condition_copies)] if mode == "conditions" else []
-    log.info("features for %d training files (%s) and %d validation files", len(train_index),
-             ", ".join(variants), len(val_index))
-    # one cache entry for every file found (training and validation actors alike), then split
-    every = file_features(index.files, extractor, variants, cache_dir)
+    log.info("features for %d training files and %d validation files (augmentation: %s)", len(train_index),
+             len(val_index), mode)
+    every = training_features(index.files, extractor, mode, condition_copies, cache_dir)
+    variants = [v for v in every if not v.startswith("random:")]
+    copies = [v for v in every if v.startswith("random:")]
     is_val = np.isin([f.actor for f in index.files], val_set)
+    # validation actors are only ever measured on their original recordings, never augmented
     train_feats = {v: _normalised([x for x, held in zip(f, is_val) if not held], raw) for v, f in every.items()}
     val_feats = _normalised([x for x, held in zip(every["orig"], is_val) if held], raw)
-    for copy in copies:  # training files only: validation actors are never augmented
-        train_feats[copy] = _normalised(condition_features(train_index.files, extractor, copy, cache_dir), raw)
     labels, val_labels = train_index.labels, val_index.labels
     checkpoint_dir = Path(checkpoint_dir or Path(output).with_suffix(".ckpt"))
     trained, histories = [], []
@@ -283,7 +296,7 @@ def train_voice_model(
         "seed": seed,
         "epochs": epochs,
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
-        "augmentations": list(variants[1:]) + [f"conditions ({len(copies)} random-condition copies)"] * bool(copies),
+        "augmentations": variants[1:] + [f"conditions ({len(copies)} random-condition copies)"] * bool(copies),
         "member_val_accuracy": [h.get("val_accuracy", [None])[-1] for h in histories],
         "wall_seconds": round(time.time() - started, 1),
         "keras": keras.__version__,

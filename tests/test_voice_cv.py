@@ -1,0 +1,96 @@
+"""Actor-disjoint cross-validation of the voice recipe (`benchmarks/voice_cv.py`) and the shared
+condition copies it relies on."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .voice_helpers import write_ravdess
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import voice_cv  # noqa: E402
+
+
+def _train(data: Path, tmp_path: Path, val: str, name: str, augment: str = "conditions") -> dict:
+    from emofuse.cli import main
+
+    out = tmp_path / f"{name}.keras"
+    assert main(["train", "voice", "--data", str(data), "--val-actors", val, "--epochs", "1", "--members", "1",
+                 "--tiny", "--augment", augment, "--output", str(out), "--cache-dir", str(tmp_path / "cache"),
+                 "--threads", "1"]) == 0
+    return json.loads(out.with_suffix(".json").read_text())
+
+
+def test_training_features_cover_every_file_in_order(tmp_path):
+    from emofuse.plugins.mfcc import MfccExtractor
+    from emofuse.plugins.ravdess_cnn.data import find_ravdess
+    from emofuse.plugins.ravdess_cnn.train import training_features
+
+    data = tmp_path / "ravdess"
+    write_ravdess(data, actors=(1, 2), emotions=(1, 5), seconds=0.6)
+    files = find_ravdess(data).files
+    every = training_features(files, MfccExtractor(), "conditions", condition_copies=2, cache_dir=tmp_path / "c")
+    assert list(every) == ["orig", "speed0.9", "speed1.1", "pitch-2", "pitch+2", "noise20", "random:0", "random:1"]
+    assert all(len(v) == len(files) for v in every.values())
+    assert not np.array_equal(every["random:0"][0], every["orig"][0])
+    assert list(training_features(files, MfccExtractor(), "none", cache_dir=tmp_path / "c")) == ["orig"]
+    assert list(training_features(files, MfccExtractor(), "default", 2, tmp_path / "c"))[-1] == "noise20"
+
+
+@pytest.mark.slow
+def test_folds_share_one_set_of_condition_copies(tmp_path):
+    data = tmp_path / "ravdess"
+    write_ravdess(data, actors=(1, 2, 3), emotions=(1, 3, 5), seconds=0.8)
+    first = _train(data, tmp_path, "3", "a")
+    cached = sorted(p.name for p in (tmp_path / "cache").glob("cond-random*.npz"))
+    second = _train(data, tmp_path, "1", "b")
+    assert sorted(p.name for p in (tmp_path / "cache").glob("cond-random*.npz")) == cached   # reused
+    assert len(cached) == 6
+    assert (first["train_actors"], first["val_actors"]) == ([1, 2], [3])
+    assert (second["train_actors"], second["val_actors"]) == ([2, 3], [1])
+    assert first["n_train"] == second["n_train"] == 6
+
+
+@pytest.mark.slow
+def test_cross_validation_trains_each_fold_once_and_reports_the_mean(tmp_path, capsys):
+    data = tmp_path / "ravdess"
+    write_ravdess(data, actors=(1, 2, 3), emotions=(1, 3, 5), seconds=0.8)
+    out = tmp_path / "cv"
+    argv = ["--data", str(data), "--out", str(out), "--folds", "1,2-3", "--members", "1", "--epochs", "1",
+            "--augment", "none", "--tiny", "--cache-dir", str(tmp_path / "cache")]
+    assert voice_cv.main(argv) == 0
+    result = json.loads((out / "cv.json").read_text())
+    rows = {r["fold"]: r for r in result["rows"]}
+    assert set(rows) == {"1", "2-3"} and (rows["1"]["n"], rows["2-3"]["n"]) == (3, 6)
+    assert result["mean_accuracy"] == pytest.approx((rows["1"]["accuracy"] + rows["2-3"]["accuracy"]) / 2)
+    assert json.loads((out / "fold_2-3" / "ravdess_cnn.json").read_text())["train_actors"] == [1]
+    table = capsys.readouterr().out
+    assert f"{result['mean_accuracy']:.1%}" in table and "| 2-3 |" in table
+
+    log = out / "fold_1" / "train.log"
+    size = log.stat().st_size
+    assert voice_cv.main(argv) == 0                        # finished folds are not trained again
+    assert log.stat().st_size == size
+    def asked(**changes):
+        return argparse.Namespace(**{"out": out, "members": 1, "epochs": 1, "features": "mfcc", **changes})
+
+    assert voice_cv.finished(asked(), "1") is True
+    assert voice_cv.finished(asked(members=2), "1") is False      # more members: the fold is trained further
+    assert voice_cv.finished(asked(epochs=2), "1") is False
+    assert voice_cv.finished(asked(features="mfcc+prosody"), "1") is False
+
+
+def test_fold_command_resumes_and_passes_the_recipe(tmp_path):
+    args = argparse.Namespace(out=tmp_path, data=Path("d"), epochs=60, members=3, seed=7, augment="conditions",
+                              features="mfcc+prosody", threads=1, cache_dir=None, tiny=False)
+    cmd = voice_cv.train_command(args, "5-8")
+    joined = " ".join(cmd[1:])
+    assert "--val-actors 5-8" in joined and "--resume" in cmd and "--tiny" not in cmd
+    assert "--features mfcc+prosody" in joined and "--augment conditions" in joined and "--members 3" in joined
+    assert cmd[cmd.index("--output") + 1] == str(tmp_path / "fold_5-8" / "ravdess_cnn.keras")
