@@ -208,6 +208,9 @@ def test_check_writable_refuses_a_read_only_place():
 REFUSED = {
     "several inputs, -o a file name": (["--", "B", "-o", "{tmp}/single.csv"],
                                        "{tmp}/single.csv: with several inputs -o must be a folder"),
+    "one input in batch mode, -o a file name": (["--force", "-o", "{tmp}/single.csv"],
+                                                "{tmp}/single.csv: in batch mode (--from, --jobs, --cluster, "
+                                                "--timeout-per-file, --force) -o must be a folder"),
     "several inputs, --plot a file name": (["--", "B", "-o", "{tmp}/out/", "--plot", "{tmp}/p.png"],
                                            "{tmp}/p.png: with several inputs --plot must be a folder"),
     "json name, csv format": (["-o", "{tmp}/a.json", "-f", "csv"],

@@ -41,10 +41,12 @@ class OutputPlan:
         if fmt is None:
             fmt = by_suffix.get(Path(named).suffix.lower(), "csv") if named else "csv"
         exporter = cls._exporter(exporters, fmt, by)
+        why = ("with several inputs" if len(inputs) > 1
+               else "in batch mode (--from, --jobs, --cluster, --timeout-per-file, --force)")
         for flag, where in (("-o", output), ("--plot", plot), ("--persons", sheet), ("--annotate", annotate),
                             ("--html", html)):
             if several and where and not _is_folder(where) and (Path(where).suffix or Path(where).exists()):
-                raise EmofuseError(f"{where}: with several inputs {flag} must be a folder (one file per input); "
+                raise EmofuseError(f"{where}: {why} {flag} must be a folder (one file per input); "
                                    f"end it with / to make a folder of that name")
         if named and not several:
             claimed = by_suffix.get(Path(named).suffix.lower())
