@@ -134,12 +134,12 @@ def test_the_shipped_face_export_scores_like_the_keras_model():
 
 @needs_litert
 def test_the_shipped_voice_export_gives_the_keras_scores():
-    from emofuse.plugins.mfcc import MfccExtractor
     from emofuse.plugins.ravdess_cnn import RavdessCnnClassifier
+    from emofuse.plugins.ravdess_cnn.prosody import extractor_from_spec
     from emofuse.testing import make_speech_like
 
-    features = MfccExtractor().extract(make_speech_like(2.5, 16000), 16000)
     lite, keras = RavdessCnnClassifier(backend="litert"), RavdessCnnClassifier(backend="keras")
+    features = extractor_from_spec(lite.meta["feature_spec"]).extract(make_speech_like(2.5, 16000), 16000)
     assert lite.backend == "litert"
     np.testing.assert_allclose(lite.classify(features).array, keras.classify(features).array, atol=1e-4)
 

@@ -15,6 +15,15 @@ from .voice_helpers import RAVDESS_DIR
 SHIPPED = resources.files("emofuse.plugins.ravdess_cnn") / "ravdess_cnn.keras"
 
 
+def default_extractor() -> AudioFeatureExtractor:
+    """The extractor `emofuse analyze` uses by default with the shipped voice model
+    (`audio-features=auto`, default options), created through the plugin registry."""
+    from emofuse.plugin_manager import collect_components
+    from emofuse.plugins.ravdess_cnn.classifier import model_extractor_name
+
+    return collect_components()["audio_features"].create(model_extractor_name())
+
+
 def test_plugins_register_mfcc_and_ravdess_cnn():
     from emofuse.plugin_manager import collect_components
     from emofuse.plugins.ravdess_cnn import RavdessCnnClassifier
@@ -32,7 +41,7 @@ def test_shipped_weights_are_small_and_describe_their_features():
         pytest.fail("the shipped voice weights plugins/ravdess_cnn/ravdess_cnn.keras are missing")
     assert SHIPPED.stat().st_size < 15 * 1024 * 1024
     meta = json.loads((resources.files("emofuse.plugins.ravdess_cnn") / "ravdess_cnn.json").read_text())
-    assert meta["feature_spec"] == json.loads(json.dumps(MfccExtractor().feature_spec))
+    assert meta["feature_spec"] == json.loads(json.dumps(default_extractor().feature_spec))
     assert set(meta["val_actors"]).isdisjoint(meta["train_actors"])
     assert "CC BY-NC-SA 4.0" in meta["licence"]
 
@@ -42,7 +51,7 @@ def test_shipped_classifier_and_extractor_honour_the_contracts():
     from emofuse.plugins.ravdess_cnn import RavdessCnnClassifier
     from emofuse.testing import check_audio_classifier, check_audio_feature_extractor, make_speech_like
 
-    extractor, classifier = MfccExtractor(), RavdessCnnClassifier()
+    extractor, classifier = default_extractor(), RavdessCnnClassifier()
     check_audio_feature_extractor(extractor)
     check_audio_classifier(classifier, extractor)
     assert classifier.min_window == pytest.approx(2.0)
@@ -67,7 +76,7 @@ def test_shipped_model_reproduces_its_figures_on_actors_17_to_20():
 
     classifier = RavdessCnnClassifier()
     assert isinstance(classifier, AudioClassifier)
-    classifier.check_features(MfccExtractor().feature_spec)
+    classifier.check_features(default_extractor().feature_spec)
     meta = classifier.meta
     assert meta["val_actors"] == [17, 18, 19, 20]
     metrics = evaluate_voice_model(RAVDESS_DIR, actors=meta["val_actors"])

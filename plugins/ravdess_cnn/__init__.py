@@ -1,4 +1,4 @@
-"""The `ravdess-cnn` voice model: a 1-D CNN ensemble on MFCCs, trained on RAVDESS speech (CC BY-NC-SA 4.0).
+"""The `ravdess-cnn` voice model: a 1-D CNN ensemble on MFCCs and prosody, trained on RAVDESS speech (CC BY-NC-SA 4.0).
 
 Importing this package is cheap (no TensorFlow): the weights load when the classifier is created.
 """
@@ -27,7 +27,7 @@ def default_extractor_name(classifier: str, options: Mapping[str, Any]) -> str:
 @hookimpl
 def register_audio_classifiers(register):
     register("ravdess-cnn", RavdessCnnClassifier,
-             description="1-D CNN ensemble on 40 MFCCs + deltas, RAVDESS speech, 8 classes mapped to 7 "
+             description="1-D CNN ensemble on 40 MFCCs + deltas and pitch/energy prosody, RAVDESS speech, 8 classes mapped to 7 "
                          "(weights CC BY-NC-SA 4.0)")
 
 

@@ -41,8 +41,9 @@ def add_train_arguments(parser) -> None:
                         help="offline copies: default (speed/pitch/noise20), conditions (random recording "
                              "conditions of the robustness table: noise, room, telephone, MP3/AAC, pitch, tempo), none")
     parser.add_argument("--features", choices=("mfcc", "mfcc+prosody"), default="mfcc",
-                        help="mfcc, or mfcc+prosody (pitch, voicing, relative energy and pitch slope appended "
-                             "to every frame; `analyze` then picks the mfcc-prosody extractor by itself)")
+                        help="mfcc, or mfcc+prosody (the shipped model's: pitch, voicing, relative energy and pitch "
+                             "slope appended to every frame; `analyze` then picks the mfcc-prosody extractor by "
+                             "itself)")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and 1 s crops (smoke tests)")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
     parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")

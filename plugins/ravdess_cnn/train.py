@@ -65,8 +65,8 @@ class TrainConfig:
 
 
 def extractor_for_training(features: str = "mfcc"):
-    """The feature extractor for `features`: the `mfcc` plugin's defaults (the shipped model's),
-    with prosody columns appended for "mfcc+prosody"."""
+    """The feature extractor for `features`: the `mfcc` plugin's defaults, with prosody columns
+    appended for "mfcc+prosody" (the shipped model's)."""
     from emofuse.plugins.mfcc import MfccExtractor
 
     if features not in FEATURE_SETS:
@@ -235,7 +235,7 @@ def train_voice_model(
     The validation actors are only measured (each epoch) and used to fit the softmax temperature;
     no file of theirs is ever trained on. `augment`: True/"default" (offline speed, pitch, noise
     copies), "conditions" (those plus `condition_copies` random-condition copies), False/"none".
-    `features`: "mfcc" (the shipped model's) or "mfcc+prosody" (see `extractor_for_training`).
+    `features`: "mfcc" or "mfcc+prosody" (the shipped model's; see `extractor_for_training`).
     Returns the metadata written beside the model.
     """
     mode = {True: "default", False: "none"}.get(augment, augment) if isinstance(augment, bool) else augment
