@@ -76,6 +76,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-from", metavar="MODEL",
                         help="start from the weights of this .keras model (a warm restart that continues "
                              "a finished run with a new schedule) instead of random weights")
+    parser.add_argument("--cutmix", type=float, default=0.0, metavar="P",
+                        help="share of training faces (0-1) that get a box pasted from another face, "
+                             "their label mixed by area (CutMix)")
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=True,
                         help="train in bfloat16 mixed precision (fast on CPUs with AMX/AVX512-BF16)")
     parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training faces only")
@@ -102,6 +105,8 @@ def _train_command(args: argparse.Namespace) -> str:
             parts += ["--limit", str(args.limit)]
         if getattr(args, "init_from", None):
             parts += ["--init-from", str(args.init_from)]
+        if getattr(args, "cutmix", 0.0):
+            parts += ["--cutmix", str(args.cutmix)]
     parts += [flag for flag, on in (("--tiny", args.tiny), ("--skip-bad", args.skip_bad)) if on]
     return shlex.join(parts)
 
@@ -113,6 +118,8 @@ def run_train(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise EmofuseError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if not 0.0 <= getattr(args, "cutmix", 0.0) <= 1.0:
+        raise EmofuseError(f"--cutmix must be between 0 and 1, got {args.cutmix}")
     if args.combine:
         from .train import combine_models
 
@@ -127,7 +134,8 @@ def run_train(args: argparse.Namespace) -> int:
             args.data, args.output, epochs=args.epochs, batch_size=args.batch_size,
             learning_rate=args.learning_rate, seed=args.seed, checkpoint_dir=args.checkpoint_dir,
             resume=args.resume, mixed_precision=args.mixed_precision, limit=args.limit,
-            skip_bad=args.skip_bad, init_from=args.init_from, **(TINY if args.tiny else {}),
+            skip_bad=args.skip_bad, init_from=args.init_from,
+            cutmix_probability=args.cutmix, **(TINY if args.tiny else {}),
         )
         log.info("trained in %.0f s; model saved to %s", time.time() - started, args.output)
     else:  # the history of the run that made the model, when its checkpoint is still there

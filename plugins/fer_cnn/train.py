@@ -18,8 +18,32 @@ from .preprocess import FACE_SIZE, prepare_faces
 log = logging.getLogger(__name__)
 
 
-def make_augmenter(seed: int):
-    """Random flips, shifts, rotations, zooms and erasing, applied to float batches (n, 48, 48, 1)."""
+def cutmix(x, y, gen, probability: float):
+    """CutMix within a batch: each face, with `probability`, gets a random box pasted from its
+    partner (the batch reversed), and its one-hot label becomes the two labels weighted by the
+    share of pixels each face keeps. `x` is (n, h, w, c) float, `y` (n, classes)."""
+    import tensorflow as tf
+
+    n = tf.shape(x)[0]
+    height, width = tf.shape(x)[1], tf.shape(x)[2]
+    ratio = tf.sqrt(gen.uniform([n, 1, 1, 1]))  # box side / image side; box area ~ Uniform(0, 1)
+    h, w = ratio * tf.cast(height, tf.float32), ratio * tf.cast(width, tf.float32)
+    cy = gen.uniform([n, 1, 1, 1]) * tf.cast(height, tf.float32)
+    cx = gen.uniform([n, 1, 1, 1]) * tf.cast(width, tf.float32)
+    apply = tf.cast(gen.uniform([n, 1, 1, 1]) < probability, tf.float32)
+    rows = tf.reshape(tf.range(height, dtype=tf.float32) + 0.5, [1, -1, 1, 1])
+    cols = tf.reshape(tf.range(width, dtype=tf.float32) + 0.5, [1, 1, -1, 1])
+    inside = tf.cast(tf.abs(rows - cy) < h / 2, tf.float32) * tf.cast(tf.abs(cols - cx) < w / 2, tf.float32)
+    mask = inside * apply
+    pasted = tf.reduce_mean(mask, axis=[1, 2, 3])[:, None]  # share of pixels taken from the partner
+    mixed_x = x * (1 - mask) + tf.reverse(x, axis=[0]) * mask
+    mixed_y = y * (1 - pasted) + tf.reverse(y, axis=[0]) * pasted
+    return mixed_x, mixed_y
+
+
+def make_augmenter(seed: int, cutmix_probability: float = 0.0):
+    """Random flips, shifts, rotations, zooms and erasing, applied to float batches (n, 48, 48, 1);
+    with `cutmix_probability` > 0, CutMix (see `cutmix`) before the erasing."""
     import keras
     import tensorflow as tf
     from keras import layers
@@ -50,7 +74,10 @@ def make_augmenter(seed: int):
         return x * (1 - mask) + gen.uniform(tf.shape(x)) * mask
 
     def augment(x, y):
-        return random_erase(tf.cast(geometric(x, training=True), tf.float32)), y
+        x = tf.cast(geometric(x, training=True), tf.float32)
+        if cutmix_probability > 0:
+            x, y = cutmix(x, y, gen, cutmix_probability)
+        return random_erase(x), y
 
     return augment
 
@@ -89,6 +116,7 @@ def train_face_model(
     widths: tuple[int, ...] = (32, 64, 128, 256),
     dense: int = 256,
     init_from: str | Path | None = None,
+    cutmix_probability: float = 0.0,
 ) -> dict:
     """Train on the Training rows of `data`, validate on PublicTest, save the final model to `output`.
 
@@ -97,6 +125,7 @@ def train_face_model(
     of failing; `limit` keeps the first N training faces and `widths`/`dense` shrink the network
     (both for smoke tests). `init_from` starts from the weights (and architecture) of a saved
     model instead of random ones: a warm restart of the schedule that continues a finished run.
+    `cutmix_probability` is the share of training faces that get a CutMix box (0: none).
     Returns the training history.
     """
     import keras
@@ -135,7 +164,7 @@ def train_face_model(
             loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
             metrics=["accuracy"],
         )
-    train_ds, val_ds = _datasets(train, val, batch_size, seed, make_augmenter(seed))
+    train_ds, val_ds = _datasets(train, val, batch_size, seed, make_augmenter(seed, cutmix_probability))
 
     class Checkpoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
