@@ -166,3 +166,29 @@ def test_keep_rows_thins_segments_and_drops_clips_left_empty():
     kept = t.keep_rows(np.array([False, True, True, True, False]))
     assert list(kept.clips) == ["a", "b"] and list(kept.row_clip) == [0, 1, 1] and list(kept.row_segment) == [1, 0, 1]
     assert list(table.clip_correct(kept, kept.face["scores"])) == [False, True]  # a: only its "sad" segment is left
+
+
+def test_face_in_clips_verdict_is_the_mean_of_the_segments_with_a_face():
+    from fusionbench.crops import clip_verdicts
+
+    nan = np.full(len(LABELS), np.nan)
+    happy, sad = one_hot("happy", 0.6).array, one_hot("sad", 0.9).array
+    clips = np.array(["a", "a", "a", "b", "c"])
+    # clip a: happy 0.6 twice beats sad 0.9 once on the mean (a vote of the strongest would say sad)
+    scores = np.stack([happy, happy, sad, nan, sad])
+    got = clip_verdicts(clips, scores, ["c", "a", "b", "d"])
+    assert got.tolist() == [LABELS.index("sad"), LABELS.index("happy"), -1, -1]
+
+
+def test_face_in_clips_comparison_splits_losses_into_detection_and_framing():
+    from fusionbench.crops import compare
+
+    truth = np.array([0, 1, 2, 3, 4, 5])
+    crop = np.array([0, 1, 2, 3, 0, 0])  # right on the first four crops
+    in_clip = np.array([0, -1, 5, 3, -1, 5])  # clip 1 not found, clip 2 reframed wrong, clip 5 right only here
+    r = compare(truth, crop, in_clip)
+    assert (r["clips"], r["found"]) == (6, 4)
+    assert r["crop_accuracy"] == pytest.approx(4 / 6) and r["clip_accuracy"] == pytest.approx(3 / 6)
+    assert r["crop_accuracy_found"] == pytest.approx(3 / 4) and r["clip_accuracy_found"] == pytest.approx(3 / 4)
+    assert r["agreement_found"] == pytest.approx(2 / 4)
+    assert (r["lost_to_detection"], r["lost_to_framing"], r["gained_by_framing"]) == (1, 1, 1)

@@ -1,0 +1,80 @@
+"""Is the face model as good inside clips as on FER2013's own crops?
+
+    python benchmarks/face_in_clips.py                        # the shipped face model
+    python benchmarks/face_in_clips.py --model runs/x.keras   # a candidate, same clips
+
+The fusion benchmark's clips (benchmarks/fusion_conditions.py: one FER2013 PublicTest face per
+clip, rendered `upscaled`, `sharp` and `small`) are analysed by the real pipeline (Haar detector,
+tracker, crops, the face model; persons off); each clip's in-clip verdict (mean face scores over
+the segments with a face) is set against the model's verdict on the 48x48 crop the clip was made
+from. A model that has learnt FER2013's framing rather than faces loses accuracy between the two.
+Evidence is cached beside the fusion benchmark's (--cache); the shipped model's is shared with it.
+PublicTest is the face model's validation split: compare models here, do not quote it as a test.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fusion_conditions import DEFAULT_CACHE, DEFAULT_DATA, folder_of, log  # noqa: E402
+
+
+def model_evidence(specs, faces, folder: Path, model: Path, style: str) -> Path:
+    """Record (once) the face evidence of `style` with the face model `model` instead of the shipped one."""
+    from fusionbench.record import recording_pipeline, record_style, render_face_media
+
+    from emofuse.runner import AnalysisOptions
+
+    digest = hashlib.sha1(model.read_bytes()).hexdigest()[:10]
+    out = folder / "evidence-models" / digest / f"face-{style}.npz"
+    if not out.is_file():
+        paths = render_face_media(specs, faces, style, folder / "media" / f"face-{style}", log)
+        options = AnalysisOptions(persons=False, component_options={"visual_classifier": {"model": str(model)}})
+        record_style(recording_pipeline(options), specs, paths, "face", out, f"model {digest}", log)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder with fer2013/ and ravdess/")
+    parser.add_argument("--cache", default=str(DEFAULT_CACHE), help="the fusion benchmark's cache")
+    parser.add_argument("--seed", type=int, default=5, help="seed of the clip plan")
+    parser.add_argument("--clips", type=int, default=160, help="clips per face style")
+    parser.add_argument("--model", type=Path, help="a face model (.keras) to measure instead of the shipped one")
+    args = parser.parse_args(argv)
+    if args.model is not None and not args.model.is_file():
+        parser.error(f"--model {args.model}: no such file")
+
+    import numpy as np
+    from fusionbench.crops import clip_verdicts, compare, crop_verdicts, markdown
+    from fusionbench.faces import FACE_STYLES
+    from fusionbench.record import Recorder, load, plan
+
+    from emofuse.labels import LABELS
+    from emofuse.plugins.fer_cnn import FerCnnClassifier
+
+    t0 = time.time()
+    folder = folder_of(args)
+    specs, faces = plan(Path(args.data), args.clips, args.seed)
+    classifier = FerCnnClassifier(args.model)
+    truth = np.array([LABELS.index(s.label) for s in specs])
+    crop = crop_verdicts(classifier, faces[[s.face_index for s in specs]])
+    recorder = Recorder(specs, faces, folder, log=log)
+    rows = {}
+    for style in FACE_STYLES:
+        path = model_evidence(specs, faces, folder, args.model, style) if args.model else recorder.evidence("face", style)
+        _, arrays = load(path)
+        in_clip = clip_verdicts(arrays["clip"], arrays["scores"], [s.clip for s in specs])
+        rows[style] = compare(truth, crop, in_clip)
+    print(f"face model: {classifier.model_path} ({classifier.backend}); {len(specs)} clips; {time.time() - t0:.0f} s\n")
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
