@@ -31,8 +31,10 @@ def children_cpu() -> float:
 def analyze(clip: Path, out: Path, extra: list[str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one `emofuse analyze` run."""
     started, cpu = time.perf_counter(), children_cpu()
-    subprocess.run([sys.executable, "-m", "emofuse", "analyze", str(clip), "-o", str(out), "-q", "--force", *extra],
-                   check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "emofuse", "analyze", str(clip), "-o", str(out), "-q", *extra],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"emofuse analyze {clip.name} {' '.join(extra)} failed: {done.stderr.strip()}")
     return time.perf_counter() - started, children_cpu() - cpu
 
 

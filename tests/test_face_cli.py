@@ -180,6 +180,10 @@ def test_combine_averages_trained_models_into_one_file(trained, tmp_path, capsys
     assert meta["parameters"] == 2 * net.count_params()
     assert meta["training"]["command"] == (f"emofuse train face --data {data} --output {out} "
                                            f"--combine {model} {shifted}")
+    first, second = meta["training"]["members"]  # provenance: each network's own training record
+    assert first["file"] == str(model) and second["file"] == str(shifted)
+    assert first["training"] == json.loads(model.with_suffix(".json").read_text())["training"]
+    assert second["training"] == {}  # saved by hand above: no metadata beside it
     result = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(out))
     assert result["n"] == 21
     code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(tmp_path / "x.keras"),

@@ -141,8 +141,9 @@ def run_train(args: argparse.Namespace) -> int:
     else:  # the history of the run that made the model, when its checkpoint is still there
         state = Path(args.checkpoint_dir or Path(args.output).with_suffix(".ckpt")) / "state.json"
         history = json.loads(state.read_text()).get("history", {}) if state.is_file() else {}
+    members = member_records(args.combine) if args.combine else None
     metadata = calibrate(args.output, args.data, _train_command(args), skip_bad=args.skip_bad,
-                         history=history)
+                         history=history, members=members)
     log.info("temperature %.3f; metadata saved to %s", metadata["temperature"],
              Path(args.output).with_suffix(".json"))
     export_face_litert(args.output, args.data, skip_bad=args.skip_bad)
@@ -178,12 +179,28 @@ def export_face_litert(model_path: str | Path, data: str | Path | None = None, s
     return metadata
 
 
+def member_records(paths) -> list[dict]:
+    """Provenance of the networks combined into an ensemble: each file's name, the training
+    record and the PublicTest accuracy of the metadata beside it (when it has one)."""
+    from .artifacts import read_metadata
+
+    records = []
+    for path in paths:
+        meta = read_metadata(path)
+        record = {"file": str(path), "training": meta.get("training", {})}
+        if "public_test" in meta:
+            record["public_test_accuracy"] = meta["public_test"].get("accuracy")
+        records.append(record)
+    return records
+
+
 def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: bool = False,
-              history: dict | None = None) -> dict:
+              history: dict | None = None, members: list[dict] | None = None) -> dict:
     """Fit the model's temperature on the PublicTest faces of `data` and write its metadata.
 
     Without PublicTest faces the temperature stays 1.0 (uncalibrated). `history` is the Keras
-    training history (for the epoch count and the final training accuracy).
+    training history (for the epoch count and the final training accuracy); `members`, for an
+    ensemble, the provenance of its networks (`member_records`).
     """
     from emofuse.evaluation import evaluate_predictions
     from emofuse.labels import LABELS
@@ -207,6 +224,8 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
         "training": {"command": command, "data": Path(data).name,
                      "training_faces": len(dataset.splits["Training"]) if "Training" in dataset.splits else 0},
     }
+    if members:
+        metadata["training"]["members"] = members
     if history:
         metadata["training"]["epochs_run"] = len(history.get("loss", []))
         metadata["training"]["final_train_accuracy"] = round(history["accuracy"][-1], 4) if history.get("accuracy") else None
