@@ -115,6 +115,8 @@ def run_fer(python: Path, clip: Path, mode: str, sample_fps: float, repeat: int,
     `whole` covers start-up, imports, model loading and every run; with repeat=0 it is the
     whole command on one analysis.
     """
+    from speed import children_cpu  # benchmarks/speed.py
+
     with tempfile.TemporaryDirectory(prefix="fer-bench-") as cwd:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", QT_QPA_PLATFORM="offscreen")
         start, start_cpu = time.perf_counter(), children_cpu()
@@ -124,14 +126,6 @@ def run_fer(python: Path, clip: Path, mode: str, sample_fps: float, repeat: int,
     if out.returncode != 0:
         raise RuntimeError(f"fer ({mode}) failed:\n{out.stderr[-3000:]}")
     return {"whole": whole, "whole_cpu": whole_cpu, **json.loads(out.stdout.strip().splitlines()[-1])}
-
-
-def children_cpu() -> float:
-    """User + system CPU seconds of this process's waited-for children so far."""
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def clip_seconds_and_frames(clip: Path) -> tuple[float, int]:

@@ -13,29 +13,18 @@ bar ("no more than 10 % slower") is read off these ratios.
 from __future__ import annotations
 
 import argparse
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def analyze(clip: Path, out: Path, extra: list[str]) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one `emofuse analyze` run."""
-    started, cpu = time.perf_counter(), children_cpu()
-    done = subprocess.run([sys.executable, "-m", "emofuse", "analyze", str(clip), "-o", str(out), "-q", *extra],
-                          capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"emofuse analyze {clip.name} {' '.join(extra)} failed: {done.stderr.strip()}")
-    return time.perf_counter() - started, children_cpu() - cpu
+    from speed import timed_cpu
+
+    return timed_cpu([sys.executable, "-m", "emofuse", "analyze", str(clip), "-o", str(out), "-q", *extra])
 
 
 def ratio_line(clip: str, times: dict[str, list[tuple[float, float]]]) -> str:

@@ -95,9 +95,12 @@ def children_cpu() -> float:
 
 
 def timed_cpu(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the process and its children) of one command."""
+    """(wall seconds, CPU seconds of the process and its children) of one command; a command
+    that fails stops the benchmark with its command line and its stderr."""
     t, c = time.perf_counter(), children_cpu()
-    subprocess.run(cmd, check=True, capture_output=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr.strip()}")
     return time.perf_counter() - t, children_cpu() - c
 
 
