@@ -186,9 +186,24 @@ def test_combine_averages_trained_models_into_one_file(trained, tmp_path, capsys
     assert second["training"] == {}  # saved by hand above: no metadata beside it
     result = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(out))
     assert result["n"] == 21
+
+    # an ensemble given to --combine adds each of its networks, each with an equal share
+    grown = tmp_path / "grown.keras"
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(grown),
+                           "--combine", str(out), str(model))
+    assert code == 0, err
+    assert [m.name for m in members_of(load_face_model(grown))] == ["member0", "member1", "member2"]
+    np.testing.assert_allclose(load_face_model(grown).predict_on_batch(x), single + np.arange(7) / 3, atol=1e-4)
+    records = json.loads(grown.with_suffix(".json").read_text())["training"]["members"]
+    assert [r["file"] for r in records] == [str(model), str(shifted), str(model)]
+
     code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(tmp_path / "x.keras"),
-                           "--combine", str(out))
-    assert code == 1 and "cannot load the model to combine" in err
+                           "--combine", str(model))
+    assert code == 1 and "--combine needs at least two networks, got 1" in err
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(tmp_path / "x.keras"),
+                           "--combine", str(model), str(out.with_suffix(".json")))
+    assert code == 1 and "ensemble.json: cannot load the model to combine" in err
+    assert not (tmp_path / "x.keras").exists()
 
 
 def test_calibrate_only_rewrites_the_metadata(trained, tmp_path):

@@ -85,7 +85,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tiny", action="store_true", help="a tiny network (smoke tests; seconds per epoch)")
     parser.add_argument("--combine", nargs="+", metavar="MODEL",
                         help="do not train: average the logits of these trained .keras models in one "
-                             "model saved as --output (an ensemble), then calibrate it on PublicTest")
+                             "model saved as --output (an ensemble), then calibrate it on PublicTest; "
+                             "an ensemble given here adds each of its networks (add a network to the "
+                             "shipped model: --combine plugins/fer_cnn/fer_cnn.keras NEW.keras)")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="do not train: fit the temperature of the existing --output model on "
                              "PublicTest and (re)write its metadata")
@@ -181,12 +183,17 @@ def export_face_litert(model_path: str | Path, data: str | Path | None = None, s
 
 def member_records(paths) -> list[dict]:
     """Provenance of the networks combined into an ensemble: each file's name, the training
-    record and the PublicTest accuracy of the metadata beside it (when it has one)."""
+    record and the PublicTest accuracy of the metadata beside it (when it has one); an ensemble
+    among `paths` contributes the records of its networks."""
     from .artifacts import read_metadata
 
     records = []
     for path in paths:
         meta = read_metadata(path)
+        nested = meta.get("training", {}).get("members")
+        if nested:  # an ensemble: the records of its own networks, in the order they are combined
+            records.extend(nested)
+            continue
         record = {"file": str(path), "training": meta.get("training", {})}
         if "public_test" in meta:
             record["public_test_accuracy"] = meta["public_test"].get("accuracy")

@@ -12,7 +12,7 @@ from emofuse.errors import DatasetError
 from emofuse.labels import LABELS
 
 from .data import load_fer2013
-from .model import architecture_of, build_ensemble, build_face_model, rebuild
+from .model import architecture_of, build_ensemble, build_face_model, members_of, rebuild
 from .preprocess import FACE_SIZE, prepare_faces
 
 log = logging.getLogger(__name__)
@@ -196,23 +196,45 @@ def _initial_model(init_from: str | Path | None, **architecture):
 
 
 def combine_models(models, output: str | Path) -> Path:
-    """Save one model averaging the logits of the trained `models` (see `build_ensemble`)."""
-    members = [_load_network(path, "combine", name=f"member{i}") for i, path in enumerate(models)]
-    return _save(build_ensemble(members), output)
+    """Save one model averaging the logits of the trained `models` (see `build_ensemble`). An
+    ensemble among `models` contributes each of its networks, so a network can be added to a
+    shipped ensemble and every network keeps an equal share."""
+    sources = [network for path in models for network in _networks_in(path, "combine")]
+    if len(sources) < 2:
+        raise DatasetError(f"--combine needs at least two networks, got {len(sources)} in {', '.join(map(str, models))}")
+    return _save(build_ensemble([_copy_network(source, f"member{i}") for i, source in enumerate(sources)]), output)
+
+
+def _networks_in(path: str | Path, purpose: str) -> list:
+    """The fer_cnn networks of the saved model `path`: itself, or the members of an ensemble; a
+    clear error when the file is not such a model."""
+    import keras
+
+    try:
+        source = keras.models.load_model(path, compile=False)
+        networks = members_of(source) or [source]
+        for network in networks:
+            architecture_of(network)
+    except (OSError, ValueError, KeyError) as exc:
+        raise DatasetError(f"{path}: cannot load the model to {purpose} ({exc})") from exc
+    return networks
+
+
+def _copy_network(source, name: str):
+    """A fer_cnn network named `name` with the weights of `source`, built in the current dtype policy."""
+    model = build_face_model(**architecture_of(source), name=name)
+    model.set_weights(source.get_weights())
+    return model
 
 
 def _load_network(path: str | Path, purpose: str, name: str = "fer_cnn"):
     """A single fer_cnn network with the weights of the saved model `path`, built in the current
     dtype policy; a clear error when the file is not such a model."""
-    import keras
-
-    try:
-        source = keras.models.load_model(path, compile=False)
-        model = build_face_model(**architecture_of(source), name=name)
-    except (OSError, ValueError, KeyError) as exc:
-        raise DatasetError(f"{path}: cannot load the model to {purpose} ({exc})") from exc
-    model.set_weights(source.get_weights())
-    return model
+    networks = _networks_in(path, purpose)
+    if len(networks) != 1:
+        raise DatasetError(f"{path}: cannot load the model to {purpose} (an ensemble of {len(networks)} networks, "
+                           "not a single network)")
+    return _copy_network(networks[0], name)
 
 
 def save_inference_model(model, output: str | Path) -> Path:
