@@ -79,8 +79,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cutmix", type=float, default=0.0, metavar="P",
                         help="share of training faces (0-1) that get a box pasted from another face, "
                              "their label mixed by area (CutMix)")
-    parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=True,
-                        help="train in bfloat16 mixed precision (fast on CPUs with AMX/AVX512-BF16)")
+    parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
+                        help="train in bfloat16 mixed precision; default: on where it is fast (a GPU, or a "
+                             "CPU with AMX or AVX512-BF16), off elsewhere (emulated bfloat16 is many "
+                             "times slower than float32)")
     parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training faces only")
     parser.add_argument("--tiny", action="store_true", help="a tiny network (smoke tests; seconds per epoch)")
     parser.add_argument("--combine", nargs="+", metavar="MODEL",
@@ -122,6 +124,12 @@ def run_train(args: argparse.Namespace) -> int:
             raise EmofuseError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if not 0.0 <= getattr(args, "cutmix", 0.0) <= 1.0:
         raise EmofuseError(f"--cutmix must be between 0 and 1, got {args.cutmix}")
+    if getattr(args, "mixed_precision", False) is None and not (args.combine or args.calibrate_only):
+        from .precision import bfloat16_is_fast
+
+        args.mixed_precision = bfloat16_is_fast()
+        log.info("bfloat16 mixed precision %s (this machine %s fast bfloat16; --[no-]mixed-precision decides)",
+                 "on" if args.mixed_precision else "off", "has" if args.mixed_precision else "lacks")
     if args.combine:
         from .train import combine_models
 
