@@ -37,7 +37,8 @@ def train_command(args, fold: str) -> list[str]:
     d = fold_dir(args.out, fold)
     cmd = [sys.executable, "-m", "emofuse", "train", "voice", "--data", str(args.data), "--val-actors", fold,
            "--epochs", str(args.epochs), "--members", str(args.members), "--seed", str(args.seed),
-           "--augment", args.augment, "--features", args.features, "--output", str(d / "ravdess_cnn.keras"),
+           "--augment", args.augment, "--features", args.features, "--trim", args.trim,
+           "--output", str(d / "ravdess_cnn.keras"),
            "--checkpoint-dir", str(d / "ckpt"), "--resume", "--threads", str(args.threads)]
     if args.cache_dir:
         cmd += ["--cache-dir", str(args.cache_dir)]
@@ -51,7 +52,7 @@ def finished(args, fold: str) -> bool:
         return False
     meta = json.loads(meta_path.read_text())
     return (meta.get("members") == args.members and meta.get("epochs") == args.epochs
-            and meta.get("features", "mfcc") == args.features)
+            and meta.get("features", "mfcc") == args.features and meta.get("trim", "energy") == args.trim)
 
 
 def run_fold(args, fold: str) -> float:
@@ -75,7 +76,8 @@ def warm_features(args) -> None:
     from emofuse.plugins.ravdess_cnn.train import extractor_for_training, training_features
 
     index = find_ravdess(args.data)
-    training_features(index.files, extractor_for_training(args.features), args.augment, cache_dir=args.cache_dir)
+    training_features(index.files, extractor_for_training(args.features), args.augment, cache_dir=args.cache_dir,
+                      trim=args.trim)
 
 
 def measure(args, fold: str) -> dict:
@@ -116,6 +118,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--augment", choices=("default", "conditions", "none"), default="conditions")
     parser.add_argument("--features", choices=("mfcc", "mfcc+prosody"), default="mfcc")
+    parser.add_argument("--trim", choices=("energy", "vad"), default="energy")
     parser.add_argument("--jobs", type=int, default=1, help="folds trained at once (one TensorFlow thread each)")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads per fold")
     parser.add_argument("--cache-dir", type=Path)

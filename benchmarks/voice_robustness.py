@@ -1,11 +1,13 @@
 """Robustness table of a voice model on RAVDESS: 8-class accuracy per recording condition.
 
 Each file is put under the condition as recorded (silence included), then goes the evaluation's
-way: silence trimmed, MFCC features, per-utterance normalisation, 2 s windows averaged. The
-shipped `ravdess-cnn` (LiteRT export when up to date) on its held-out actors 17-20 by default:
+way: trimmed as the model was trained (`trim` in its metadata: silence, or non-speech with "vad"),
+the model's features, per-utterance normalisation, 2 s windows averaged. The shipped `ravdess-cnn`
+(LiteRT export when up to date) on its held-out actors 17-20 by default:
 
     .venv/bin/python benchmarks/voice_robustness.py --data ../shared/data/ravdess --actors 17-20
     .venv/bin/python benchmarks/voice_robustness.py --data ... --model runs/x.keras --conditions clean,white5
+    .venv/bin/python benchmarks/voice_robustness.py --trim vad     # another trim than the model's
 
 Features per condition are cached beside the training features ($TMPDIR/emofuse-voice-cache;
 they do not depend on the model). Prints accuracy and the drop from clean in points; --json for one object.
@@ -26,8 +28,9 @@ BAR_POINTS = 10.0  # issue 17: no condition more than 10 points under clean
 
 
 def robustness(data: str, actors=None, model: str | None = None, conditions=CONDITIONS, threads: int | None = 1,
-               backend: str = "auto", cache_dir: Path | None = None) -> dict:
-    """{'model', 'backend', 'n', 'rows': [{condition, accuracy, drop, seconds}]}; drop in points vs clean."""
+               backend: str = "auto", cache_dir: Path | None = None, trim: str | None = None) -> dict:
+    """{'model', 'backend', 'n', 'trim', 'rows': [{condition, accuracy, drop, seconds}]}; drop in points
+    vs clean; `trim` None: the model's own."""
     from emofuse.plugins.ravdess_cnn.classifier import RavdessCnnClassifier
     from emofuse.plugins.ravdess_cnn.condition_cache import condition_features
     from emofuse.plugins.ravdess_cnn.data import find_ravdess
@@ -39,10 +42,11 @@ def robustness(data: str, actors=None, model: str | None = None, conditions=COND
     classifier = RavdessCnnClassifier(model=model, threads=threads, backend=backend)
     extractor = extractor_from_spec(classifier.feature_spec)
     raw = raw_columns(classifier.feature_spec)
+    trim = trim or classifier.meta.get("trim", "energy")
     rows, clean = [], None
     for condition in conditions:
         started = time.time()
-        feats = [normalize(f, raw) for f in condition_features(index.files, extractor, condition, cache_dir)]
+        feats = [normalize(f, raw) for f in condition_features(index.files, extractor, condition, cache_dir, trim)]
         logits = utterance_logits(classifier._model.predict_on_batch, feats, classifier.window_frames)
         accuracy = float(np.mean(logits.argmax(1) == index.labels))
         if condition == "clean":
@@ -51,7 +55,7 @@ def robustness(data: str, actors=None, model: str | None = None, conditions=COND
         print(f"  {condition}: {accuracy:.3f} ({rows[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
     for row in rows:
         row["drop"] = None if clean is None else round(100 * (clean - row["accuracy"]), 1)
-    return {"model": str(classifier.model_path), "backend": classifier.backend, "n": len(index.files),
+    return {"model": str(classifier.model_path), "backend": classifier.backend, "n": len(index.files), "trim": trim,
             "actors": index.actors, "rows": rows}
 
 
@@ -80,16 +84,17 @@ def main(argv=None) -> int:
     p.add_argument("--backend", default="auto", choices=("auto", "litert", "keras"))
     p.add_argument("--conditions", default=",".join(CONDITIONS))
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--trim", choices=("energy", "vad"), help="trim utterances this way, not the model's")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     started = time.time()
     result = robustness(args.data, parse_actors(args.actors), args.model, args.conditions.split(","), args.threads,
-                        args.backend)
+                        args.backend, trim=args.trim)
     result["wall_seconds"] = round(time.time() - started, 1)
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{result['model']} ({result['backend']}) on {result['n']} files of actors "
+        print(f"{result['model']} ({result['backend']}, {result['trim']} trim) on {result['n']} files of actors "
               f"{args.actors}; {result['wall_seconds']:.0f} s")
         print(format_table(result))
     return 0

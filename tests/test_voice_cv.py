@@ -78,19 +78,22 @@ def test_cross_validation_trains_each_fold_once_and_reports_the_mean(tmp_path, c
     assert voice_cv.main(argv) == 0                        # finished folds are not trained again
     assert log.stat().st_size == size
     def asked(**changes):
-        return argparse.Namespace(**{"out": out, "members": 1, "epochs": 1, "features": "mfcc", **changes})
+        return argparse.Namespace(**{"out": out, "members": 1, "epochs": 1, "features": "mfcc", "trim": "energy",
+                                     **changes})
 
     assert voice_cv.finished(asked(), "1") is True
     assert voice_cv.finished(asked(members=2), "1") is False      # more members: the fold is trained further
     assert voice_cv.finished(asked(epochs=2), "1") is False
     assert voice_cv.finished(asked(features="mfcc+prosody"), "1") is False
+    assert voice_cv.finished(asked(trim="vad"), "1") is False             # trimmed another way
 
 
 def test_fold_command_resumes_and_passes_the_recipe(tmp_path):
     args = argparse.Namespace(out=tmp_path, data=Path("d"), epochs=60, members=3, seed=7, augment="conditions",
-                              features="mfcc+prosody", threads=1, cache_dir=None, tiny=False)
+                              features="mfcc+prosody", trim="vad", threads=1, cache_dir=None, tiny=False)
     cmd = voice_cv.train_command(args, "5-8")
     joined = " ".join(cmd[1:])
     assert "--val-actors 5-8" in joined and "--resume" in cmd and "--tiny" not in cmd
+    assert "--trim vad" in joined
     assert "--features mfcc+prosody" in joined and "--augment conditions" in joined and "--members 3" in joined
     assert cmd[cmd.index("--output") + 1] == str(tmp_path / "fold_5-8" / "ravdess_cnn.keras")

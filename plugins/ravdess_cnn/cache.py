@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import RavdessFile, load_audio
-from .features import TRIM_MARGIN_S, TRIM_TOP_DB, trim_silence
+from .features import TRIM_MARGIN_S, TRIM_TOP_DB, trim_utterance
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,17 @@ def augment_waveform(y: np.ndarray, rate: int, variant: str, seed: int = 0) -> n
     raise ValueError(f"unknown augmentation {variant!r}")
 
 
-def _key(files: Sequence[RavdessFile], spec: dict, variants: Sequence[str]) -> str:
+def trim_key(trim: str | None) -> dict:
+    """What a feature cache entry depends on of the trimming (energy keeps its older key)."""
+    key = {"trim": [TRIM_TOP_DB, TRIM_MARGIN_S]}
+    if trim not in (None, "energy"):
+        key["trim_method"] = trim
+    return key
+
+
+def _key(files: Sequence[RavdessFile], spec: dict, variants: Sequence[str], trim: str | None = "energy") -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"spec": spec, "variants": list(variants), "trim": [TRIM_TOP_DB, TRIM_MARGIN_S]},
-                        sort_keys=True).encode())
+    h.update(json.dumps({"spec": spec, "variants": list(variants), **trim_key(trim)}, sort_keys=True).encode())
     for f in files:
         st = f.path.stat()
         h.update(f"{f.path.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
@@ -60,12 +67,13 @@ def _key(files: Sequence[RavdessFile], spec: dict, variants: Sequence[str]) -> s
 
 
 def file_features(files: Sequence[RavdessFile], extractor, variants: Sequence[str] = ("orig",),
-                  cache_dir: str | Path | None = None, trim: bool = True) -> dict[str, list[np.ndarray]]:
-    """variant -> one (frames, features) array per file, in `files` order (cached)."""
+                  cache_dir: str | Path | None = None, trim: str | None = "energy") -> dict[str, list[np.ndarray]]:
+    """variant -> one (frames, features) array per file, in `files` order (cached); each file
+    trimmed the `trim` way (`features.TRIMS`; None: not trimmed) before its copies are made."""
     variants = list(variants)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     spec = dict(extractor.feature_spec)
-    path = cache_dir / f"{_key(files, spec, variants) if trim else 'notrim-' + _key(files, spec, variants)}.npz"
+    path = cache_dir / f"{_key(files, spec, variants, trim) if trim else 'notrim-' + _key(files, spec, variants)}.npz"
     if path.exists():
         try:
             with np.load(path) as npz:
@@ -77,7 +85,7 @@ def file_features(files: Sequence[RavdessFile], extractor, variants: Sequence[st
     for i, f in enumerate(files):
         y, rate = load_audio(f.path)
         if trim:
-            y = trim_silence(y, rate)
+            y = trim_utterance(y, rate, trim)
         for v in variants:
             out[v].append(extractor.extract(augment_waveform(y, rate, v, seed=i), rate))
         if (i + 1) % 200 == 0:

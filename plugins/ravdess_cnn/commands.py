@@ -44,6 +44,10 @@ def add_train_arguments(parser) -> None:
                         help="mfcc, or mfcc+prosody (the shipped model's: pitch, voicing, relative energy and pitch "
                              "slope appended to every frame; `analyze` then picks the mfcc-prosody extractor by "
                              "itself)")
+    parser.add_argument("--trim", choices=("energy", "vad"), default="energy",
+                        help="how utterances are trimmed before their features: energy (edges 35 dB under "
+                             "the loudest frame, the shipped model's) or vad (first to last speech of the "
+                             "Silero detector, noise-only edges too); evaluation reads it from the model")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and 1 s crops (smoke tests)")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
     parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
@@ -63,6 +67,7 @@ def run_train(args) -> int:
         args.data, args.output, val_actors=parse_actors(args.val_actors), epochs=args.epochs, seed=args.seed,
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
         augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads, features=args.features,
+        trim=args.trim,
     )
     from emofuse.plugins.litert import export_litert
 

@@ -1,7 +1,7 @@
 """Features of RAVDESS files under a recording condition, computed once and cached on disk.
 
 The condition is applied to the file as recorded (silence included), then the usual pipeline
-runs: silence trimmed, extractor features (not normalised). `condition` is a name of
+runs: silence (or non-speech) trimmed, extractor features (not normalised). `condition` is a name of
 `conditions.CONDITIONS` or `random:N` (copy N of the training augmentation: a random condition
 at a random strength per file, seeded by N and the file's position).
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import default_cache_dir
+from .cache import default_cache_dir, trim_key
 from .conditions import apply_condition, random_condition
 from .data import RavdessFile, load_audio
-from .features import TRIM_MARGIN_S, TRIM_TOP_DB, trim_silence
+from .features import trim_utterance
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,12 @@ def condition_waveform(condition: str, y: np.ndarray, rate: int, position: int) 
 
 
 def condition_features(files: Sequence[RavdessFile], extractor, condition: str,
-                       cache_dir: str | Path | None = None) -> list[np.ndarray]:
-    """One (frames, features) array per file under `condition`, in `files` order (cached)."""
+                       cache_dir: str | Path | None = None, trim: str = "energy") -> list[np.ndarray]:
+    """One (frames, features) array per file under `condition`, in `files` order (cached),
+    trimmed the `trim` way (`features.TRIMS`) after the condition is applied."""
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     h = hashlib.sha256(json.dumps({"condition": condition, "spec": dict(extractor.feature_spec),
-                                   "trim": [TRIM_TOP_DB, TRIM_MARGIN_S]}, sort_keys=True).encode())
+                                   **trim_key(trim)}, sort_keys=True).encode())
     for f in files:
         st = f.path.stat()
         h.update(f"{f.path.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
@@ -51,7 +52,7 @@ def condition_features(files: Sequence[RavdessFile], extractor, condition: str,
     for i, f in enumerate(files):
         y, rate = load_audio(f.path)
         y, rate = condition_waveform(condition, y, rate, i)
-        feats.append(extractor.extract(trim_silence(y, rate), rate))
+        feats.append(extractor.extract(trim_utterance(y, rate, trim), rate))
         if (i + 1) % 200 == 0:
             log.info("features under %s: %d/%d files (%.0f s)", condition, i + 1, len(files), time.time() - started)
     cache_dir.mkdir(parents=True, exist_ok=True)

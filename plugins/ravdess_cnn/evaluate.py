@@ -19,7 +19,7 @@ def evaluate_voice_model(data: str | Path, actors: Sequence[int] | None = None, 
                          cache_dir: str | Path | None = None, threads: int | None = None) -> dict:
     """Metrics of the model over every RAVDESS file under `data` (or only those of `actors`).
 
-    Whole utterances are scored as in training (silence trimmed, windows averaged). Returns
+    Whole utterances are scored as in training (trimmed the model's way, windows averaged). Returns
     evaluate_predictions' dict (accuracy, macro_f1, n, per_class, confusion, labels) plus
     `accuracy_7` (after mapping to the canonical labels, calm -> neutral), `confusion_7`,
     `actors`, `skipped` (non-RAVDESS audio names) and the model's training actors.
@@ -34,7 +34,8 @@ def evaluate_voice_model(data: str | Path, actors: Sequence[int] | None = None, 
     extractor = extractor_from_spec(classifier.feature_spec)
     classifier.check_features(extractor.feature_spec)
     raw = raw_columns(classifier.feature_spec)
-    feats = [normalize(f, raw) for f in file_features(index.files, extractor, ("orig",), cache_dir)["orig"]]
+    trim = classifier.meta.get("trim", "energy")
+    feats = [normalize(f, raw) for f in file_features(index.files, extractor, ("orig",), cache_dir, trim)["orig"]]
     probs = softmax(utterance_logits(classifier._model.predict_on_batch, feats, classifier.window_frames))
     y_true = index.labels
     metrics = evaluate_predictions(y_true, probs.argmax(axis=1), RAVDESS_LABELS)
@@ -49,5 +50,6 @@ def evaluate_voice_model(data: str | Path, actors: Sequence[int] | None = None, 
         "skipped": index.skipped,
         "model": str(classifier.model_path),
         "model_train_actors": list(classifier.meta.get("train_actors", [])),
+        "trim": trim,
     })
     return metrics

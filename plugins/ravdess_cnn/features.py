@@ -1,6 +1,6 @@
 """The one feature pipeline shared by training, evaluation and the `ravdess-cnn` classifier.
 
-Audio -> (trimmed of leading/trailing silence, training and evaluation only) -> extractor
+Audio -> (trimmed of leading/trailing silence or non-speech, training and evaluation only) -> extractor
 features (frames, features) -> per-utterance normalisation -> fixed-length windows.
 """
 from __future__ import annotations
@@ -27,6 +27,50 @@ def trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
     margin = int(TRIM_MARGIN_S * rate)
     start, end = max(0, start - margin), min(y.size, end + margin)
     return y[start:end] if end > start else y
+
+
+#: How whole utterances are trimmed before their features (training and evaluation): "energy"
+#: (`trim_silence`) or "vad", first to last speech of the Silero detector (`trim_to_speech`).
+TRIMS = ("energy", "vad")
+
+
+def trim_utterance(samples: np.ndarray, rate: int, trim: str = "energy") -> np.ndarray:
+    """`samples` trimmed the `trim` way (one of `TRIMS`)."""
+    if trim == "energy":
+        return trim_silence(samples, rate)
+    if trim == "vad":
+        return trim_to_speech(samples, rate)
+    raise ValueError(f"trim must be one of {', '.join(TRIMS)}, got {trim!r}")
+
+
+def trim_to_speech(samples: np.ndarray, rate: int, detector=None) -> np.ndarray:
+    """From the first to the last hop the voice-activity detector (Silero by default) calls speech,
+    keeping `TRIM_MARGIN_S` either side; `trim_silence` when it hears no speech at all. Unlike the
+    energy rule, noise-only edges go too."""
+    from emofuse.voice_side import SPEECH_PROBABILITY
+
+    y = np.asarray(samples, dtype=np.float32)
+    if y.size == 0 or not np.any(y):
+        return y
+    detector = detector or _speech_detector()
+    speech = np.flatnonzero(detector.speech(y, rate) >= SPEECH_PROBABILITY)
+    if speech.size == 0:
+        return trim_silence(y, rate)
+    start = max(0, int(round((speech[0] * detector.hop - TRIM_MARGIN_S) * rate)))
+    end = min(y.size, int(round(((speech[-1] + 1) * detector.hop + TRIM_MARGIN_S) * rate)))
+    return y[start:end]
+
+
+_DETECTOR: list = []
+
+
+def _speech_detector():
+    """One Silero detector for the process (its calls without `start` stand alone)."""
+    if not _DETECTOR:
+        from emofuse.plugins.vad import SileroVad
+
+        _DETECTOR.append(SileroVad())
+    return _DETECTOR[0]
 
 
 def normalize(features: np.ndarray, raw: int = 0) -> np.ndarray:

@@ -32,7 +32,7 @@ from emofuse.labels import RAVDESS_LABELS
 from .cache import AUGMENTATIONS, file_features
 from .condition_cache import condition_features
 from .data import RavdessIndex, find_ravdess, format_actors
-from .features import WINDOW_FRAMES, normalize, split_windows
+from .features import TRIMS, WINDOW_FRAMES, normalize, split_windows
 from .model import TINY_WIDTHS, WIDTHS, build_ensemble, build_voice_model, stats_pooling
 from .prosody import raw_columns
 
@@ -200,7 +200,7 @@ def _normalised(feats: list[np.ndarray], raw: int = 0) -> list[np.ndarray]:
 
 
 def training_features(files: Sequence, extractor, mode: str = "conditions", condition_copies: int = CONDITION_COPIES,
-                      cache_dir: str | Path | None = None) -> dict[str, list[np.ndarray]]:
+                      cache_dir: str | Path | None = None, trim: str = "energy") -> dict[str, list[np.ndarray]]:
     """variant -> unnormalised features of every file in `files` (cached): "orig", the fixed copies
     unless `mode` is "none", and `random:K` condition copies when `mode` is "conditions".
 
@@ -208,9 +208,9 @@ def training_features(files: Sequence, extractor, mode: str = "conditions", cond
     cross-validation shares one cache entry and sees the same copy of a file.
     """
     variants = ("orig",) + (AUGMENTATIONS if mode != "none" else ())
-    every = file_features(files, extractor, variants, cache_dir)
+    every = file_features(files, extractor, variants, cache_dir, trim)
     for k in range(condition_copies if mode == "conditions" else 0):
-        every[f"random:{k}"] = condition_features(files, extractor, f"random:{k}", cache_dir)
+        every[f"random:{k}"] = condition_features(files, extractor, f"random:{k}", cache_dir, trim)
     return every
 
 
@@ -229,6 +229,7 @@ def train_voice_model(
     threads: int | None = None,
     condition_copies: int = CONDITION_COPIES,
     features: str = "mfcc",
+    trim: str = "energy",
 ) -> dict:
     """Train on every actor of `data` except `val_actors`; save the ensemble to `output` (+ `.json`).
 
@@ -236,11 +237,14 @@ def train_voice_model(
     no file of theirs is ever trained on. `augment`: True/"default" (offline speed, pitch, noise
     copies), "conditions" (those plus `condition_copies` random-condition copies), False/"none".
     `features`: "mfcc" or "mfcc+prosody" (the shipped model's; see `extractor_for_training`).
+    `trim`: how utterances are trimmed (`features.TRIMS`), recorded in the metadata for evaluation.
     Returns the metadata written beside the model.
     """
     mode = {True: "default", False: "none"}.get(augment, augment) if isinstance(augment, bool) else augment
     if mode not in AUGMENT_MODES:
         raise DatasetError(f"unknown augmentation {augment!r}; choose from {', '.join(AUGMENT_MODES)}")
+    if trim not in TRIMS:
+        raise DatasetError(f"unknown trim {trim!r}; choose from {', '.join(TRIMS)}")
     set_threads(threads)
     import keras
 
@@ -260,7 +264,7 @@ def train_voice_model(
     raw = raw_columns(extractor.feature_spec)
     log.info("features for %d training files and %d validation files (augmentation: %s)", len(train_index),
              len(val_index), mode)
-    every = training_features(index.files, extractor, mode, condition_copies, cache_dir)
+    every = training_features(index.files, extractor, mode, condition_copies, cache_dir, trim)
     variants = [v for v in every if not v.startswith("random:")]
     copies = [v for v in every if v.startswith("random:")]
     is_val = np.isin([f.actor for f in index.files], val_set)
@@ -283,6 +287,7 @@ def train_voice_model(
         "labels": list(RAVDESS_LABELS),
         "feature_spec": dict(extractor.feature_spec),
         "features": features,
+        "trim": trim,
         "window_frames": cfg.frames,
         "min_window": round(cfg.frames * extractor.feature_spec["hop_length"] / extractor.feature_spec["sample_rate"], 3),
         "normalisation": "per-utterance mean/variance" + (f" (the last {raw} prosody features raw)" if raw else ""),
