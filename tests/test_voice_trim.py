@@ -70,7 +70,8 @@ def test_training_and_condition_features_follow_the_trim(tmp_path, monkeypatch):
     for trim in ("energy", "vad"):
         every = training_features(files, extractor, "none", 0, tmp_path / "cache", trim=trim)
         frames[trim] = [len(x) for x in every["orig"]]
-        frames[trim + " noise"] = [len(x) for x in condition_features(files, extractor, "white20", tmp_path / "cache", trim)]
+        noisy = condition_features(files, extractor, "white20", tmp_path / "cache", trim)
+        frames[trim + " noise"] = [len(x) for x in noisy]
     # the synthetic voice is loud throughout: energy keeps ~1.2 s, speech hops 4-5 + margins 0.4 s
     assert all(n > 110 for n in frames["energy"] + frames["energy noise"])
     assert all(35 <= n <= 45 for n in frames["vad"] + frames["vad noise"])

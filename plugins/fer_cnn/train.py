@@ -201,7 +201,8 @@ def combine_models(models, output: str | Path) -> Path:
     shipped ensemble and every network keeps an equal share."""
     sources = [network for path in models for network in _networks_in(path, "combine")]
     if len(sources) < 2:
-        raise DatasetError(f"--combine needs at least two networks, got {len(sources)} in {', '.join(map(str, models))}")
+        raise DatasetError(f"--combine needs at least two networks, got {len(sources)} in "
+                           f"{', '.join(map(str, models))}")
     return _save(build_ensemble([_copy_network(source, f"member{i}") for i, source in enumerate(sources)]), output)
 
 
