@@ -21,8 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from emofuse.plugins.fer_cnn.predict import ZOOM, zoom_in
+
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED_VIEWS = ("face", "zoom90", "m_face", "m_zoom90")
+
+#: The runtime's views (predict.views_of with flip and zoom): the face, its zoom, their mirrors.
+SHIPPED_ZOOM = f"zoom{round(100 * ZOOM)}"
+SHIPPED_VIEWS = ("face", SHIPPED_ZOOM, "m_face", f"m_{SHIPPED_ZOOM}")
 
 
 def _warp(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -36,11 +41,11 @@ def views(x: np.ndarray) -> dict[str, np.ndarray]:
     """name -> the view of a (n, 48, 48, 1) batch; "m_" names are the mirror images."""
     import cv2
 
-    from emofuse.plugins.fer_cnn.predict import zoom_in
-
     shift = lambda dx, dy: _warp(x, np.float32([[1, 0, dx], [0, 1, dy]]))  # noqa: E731
     rotate = lambda deg: _warp(x, cv2.getRotationMatrix2D((23.5, 23.5), deg, 1.0))  # noqa: E731
-    base = {"face": x, "zoom95": zoom_in(x, 0.95), "zoom90": zoom_in(x, 0.90), "zoom85": zoom_in(x, 0.85),
+    keeps = sorted({95, 90, 85, round(100 * ZOOM)}, reverse=True)  # percent of the face kept, the runtime's too
+    zooms = {f"zoom{keep}": zoom_in(x, keep / 100) for keep in keeps}
+    base = {"face": x, **zooms,
             "left2": shift(-2, 0), "right2": shift(2, 0), "up2": shift(0, -2), "down2": shift(0, 2),
             "rot-6": rotate(-6), "rot+6": rotate(6)}
     return {**base, **{f"m_{name}": v[:, :, ::-1] for name, v in base.items()}}

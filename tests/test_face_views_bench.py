@@ -22,6 +22,17 @@ def test_views_are_the_named_transforms_and_their_mirrors():
     assert not np.allclose(v["rot+6"], v["rot-6"])
 
 
+def test_shipped_views_are_the_runtime_views():
+    from emofuse.plugins.fer_cnn.predict import views_of
+
+    x = np.random.default_rng(1).random((2, 48, 48, 1), dtype=np.float32)
+    v = face_views.views(x)
+    runtime = views_of(x, flip_average=True, zoom_average=True)
+    assert len(runtime) == len(face_views.SHIPPED_VIEWS)
+    for name, expected in zip(face_views.SHIPPED_VIEWS, runtime):
+        np.testing.assert_array_equal(v[name], expected)
+
+
 def test_mirror_sets_pair_each_view_with_its_mirror():
     sets = face_views.mirror_sets(["face", "zoom90", "m_face", "m_zoom90", "rot+6", "m_rot+6"])
     assert ("face", "m_face") in sets and ("face", "zoom90", "m_face", "m_zoom90") in sets
