@@ -25,6 +25,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from emofuse.plugins.ravdess_cnn.conditions import CONDITION_COPIES
+
 DEFAULT_FOLDS = "1-4,5-8,9-12,13-16,17-20"
 
 
@@ -42,6 +44,8 @@ def train_command(args, fold: str) -> list[str]:
            "--checkpoint-dir", str(d / "ckpt"), "--resume", "--threads", str(args.threads)]
     if args.cache_dir:
         cmd += ["--cache-dir", str(args.cache_dir)]
+    if args.augment == "conditions":
+        cmd += ["--condition-copies", str(args.condition_copies)]
     return cmd + ["--tiny"] * args.tiny
 
 
@@ -52,7 +56,8 @@ def finished(args, fold: str) -> bool:
         return False
     meta = json.loads(meta_path.read_text())
     return (meta.get("members") == args.members and meta.get("epochs") == args.epochs
-            and meta.get("features", "mfcc") == args.features and meta.get("trim", "energy") == args.trim)
+            and meta.get("features", "mfcc") == args.features and meta.get("trim", "energy") == args.trim
+            and (args.augment != "conditions" or meta.get("condition_copies", CONDITION_COPIES) == args.condition_copies))
 
 
 def run_fold(args, fold: str) -> float:
@@ -76,8 +81,8 @@ def warm_features(args) -> None:
     from emofuse.plugins.ravdess_cnn.train import extractor_for_training, training_features
 
     index = find_ravdess(args.data)
-    training_features(index.files, extractor_for_training(args.features), args.augment, cache_dir=args.cache_dir,
-                      trim=args.trim)
+    training_features(index.files, extractor_for_training(args.features), args.augment, args.condition_copies,
+                      cache_dir=args.cache_dir, trim=args.trim)
 
 
 def measure(args, fold: str) -> dict:
@@ -119,6 +124,8 @@ def main(argv=None) -> int:
     parser.add_argument("--augment", choices=("default", "conditions", "none"), default="conditions")
     parser.add_argument("--features", choices=("mfcc", "mfcc+prosody"), default="mfcc")
     parser.add_argument("--trim", choices=("energy", "vad"), default="energy")
+    parser.add_argument("--condition-copies", type=int, default=CONDITION_COPIES,
+                        help=f"random-condition copies per file with --augment conditions (default {CONDITION_COPIES})")
     parser.add_argument("--jobs", type=int, default=1, help="folds trained at once (one TensorFlow thread each)")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads per fold")
     parser.add_argument("--cache-dir", type=Path)

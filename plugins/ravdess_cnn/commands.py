@@ -8,6 +8,8 @@ import sys
 from emofuse.errors import DatasetError, EmofuseError
 from emofuse.extras import require_tensorflow
 
+from .conditions import CONDITION_COPIES
+
 TRAIN_HELP = "train the ravdess-cnn voice model on RAVDESS speech (validation actors held out)"
 EVALUATE_HELP = "8-class and 7-class accuracy, macro-F1 and confusion matrix of the voice model on RAVDESS"
 TRAIN_EXAMPLES = """\
@@ -40,6 +42,9 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--augment", choices=("default", "conditions", "none"), default=None,
                         help="offline copies: default (speed/pitch/noise20), conditions (random recording "
                              "conditions of the robustness table: noise, room, telephone, MP3/AAC, pitch, tempo), none")
+    parser.add_argument("--condition-copies", type=int, default=None, metavar="N",
+                        help=f"with --augment conditions: random-condition copies of every file "
+                             f"(default {CONDITION_COPIES}; each is one more cached feature set)")
     parser.add_argument("--features", choices=("mfcc", "mfcc+prosody"), default="mfcc",
                         help="mfcc, or mfcc+prosody (the shipped model's: pitch, voicing, relative energy and pitch "
                              "slope appended to every frame; `analyze` then picks the mfcc-prosody extractor by "
@@ -67,7 +72,7 @@ def run_train(args) -> int:
         args.data, args.output, val_actors=parse_actors(args.val_actors), epochs=args.epochs, seed=args.seed,
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
         augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads, features=args.features,
-        trim=args.trim,
+        trim=args.trim, condition_copies=_condition_copies(args),
     )
     from emofuse.plugins.litert import export_litert
 
@@ -116,6 +121,18 @@ def run_evaluate(args) -> int:
         print(format_report(metrics, f"ravdess-cnn on {metrics['n']} files of actors {format_actors(metrics['actors'])}"))
         print(f"\n7-class accuracy (calm -> neutral): {metrics['accuracy_7']:.3f}")
     return 0
+
+
+def _condition_copies(args) -> int:
+    """--condition-copies, checked: at least 1, and only with --augment conditions."""
+    copies = getattr(args, "condition_copies", None)
+    if copies is None:
+        return CONDITION_COPIES
+    if _augment_mode(args) != "conditions":
+        raise EmofuseError("--condition-copies needs --augment conditions")
+    if copies < 1:
+        raise EmofuseError(f"--condition-copies {copies}: must be at least 1")
+    return copies
 
 
 def _augment_mode(args) -> str:

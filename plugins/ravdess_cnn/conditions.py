@@ -20,6 +20,8 @@ CONDITIONS = (
     "mp3-32k", "aac-32k", "pitch-2", "pitch+2", "speed0.9", "speed1.1",
 )
 TELEPHONE_RATE = 8000
+#: Random-condition copies of every training file with `--augment conditions` (the shipped recipe).
+CONDITION_COPIES = 6
 
 
 def noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:

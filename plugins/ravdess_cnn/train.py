@@ -31,6 +31,7 @@ from emofuse.labels import RAVDESS_LABELS
 
 from .cache import AUGMENTATIONS, file_features
 from .condition_cache import condition_features
+from .conditions import CONDITION_COPIES
 from .data import RavdessIndex, find_ravdess, format_actors
 from .features import TRIMS, WINDOW_FRAMES, normalize, split_windows
 from .model import TINY_WIDTHS, WIDTHS, build_ensemble, build_voice_model, stats_pooling
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 DEFAULT_VAL_ACTORS = (17, 18, 19, 20)
 AUGMENT_MODES = ("default", "conditions", "none")
 FEATURE_SETS = ("mfcc", "mfcc+prosody")
-CONDITION_COPIES = 6
 
 
 @dataclasses.dataclass
@@ -302,6 +302,7 @@ def train_voice_model(
         "epochs": epochs,
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
         "augmentations": variants[1:] + [f"conditions ({len(copies)} random-condition copies)"] * bool(copies),
+        "condition_copies": len(copies),
         "member_val_accuracy": [h.get("val_accuracy", [None])[-1] for h in histories],
         "wall_seconds": round(time.time() - started, 1),
         "keras": keras.__version__,
