@@ -79,21 +79,39 @@ def test_cross_validation_trains_each_fold_once_and_reports_the_mean(tmp_path, c
     assert log.stat().st_size == size
     def asked(**changes):
         return argparse.Namespace(**{"out": out, "members": 1, "epochs": 1, "features": "mfcc", "trim": "energy",
-                                     **changes})
+                                     "augment": "none", "condition_copies": 6, **changes})
 
     assert voice_cv.finished(asked(), "1") is True
     assert voice_cv.finished(asked(members=2), "1") is False      # more members: the fold is trained further
     assert voice_cv.finished(asked(epochs=2), "1") is False
     assert voice_cv.finished(asked(features="mfcc+prosody"), "1") is False
     assert voice_cv.finished(asked(trim="vad"), "1") is False             # trimmed another way
+    assert voice_cv.finished(asked(condition_copies=12), "1") is True     # copies only matter with conditions
+
+
+def test_a_fold_with_other_condition_copies_is_not_finished(tmp_path):
+    meta = tmp_path / "fold_1" / "ravdess_cnn.json"
+    meta.parent.mkdir()
+    recipe = {"members": 1, "epochs": 60, "features": "mfcc", "trim": "energy"}
+    args = argparse.Namespace(out=tmp_path, augment="conditions", condition_copies=6, **recipe)
+    meta.write_text(json.dumps(recipe))                                   # older models: 6 copies, not recorded
+    assert voice_cv.finished(args, "1") is True
+    meta.write_text(json.dumps({**recipe, "condition_copies": 12}))
+    assert voice_cv.finished(args, "1") is False
+    args.condition_copies = 12
+    assert voice_cv.finished(args, "1") is True
 
 
 def test_fold_command_resumes_and_passes_the_recipe(tmp_path):
     args = argparse.Namespace(out=tmp_path, data=Path("d"), epochs=60, members=3, seed=7, augment="conditions",
-                              features="mfcc+prosody", trim="vad", threads=1, cache_dir=None, tiny=False)
+                              features="mfcc+prosody", trim="vad", threads=1, cache_dir=None, tiny=False,
+                              condition_copies=12)
     cmd = voice_cv.train_command(args, "5-8")
     joined = " ".join(cmd[1:])
     assert "--val-actors 5-8" in joined and "--resume" in cmd and "--tiny" not in cmd
     assert "--trim vad" in joined
     assert "--features mfcc+prosody" in joined and "--augment conditions" in joined and "--members 3" in joined
     assert cmd[cmd.index("--output") + 1] == str(tmp_path / "fold_5-8" / "ravdess_cnn.keras")
+    assert cmd[cmd.index("--condition-copies") + 1] == "12"
+    args.augment = "default"                                              # no copies to count
+    assert "--condition-copies" not in voice_cv.train_command(args, "5-8")

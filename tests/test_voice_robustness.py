@@ -113,3 +113,33 @@ def test_train_with_condition_augmentation(tmp_path):
     assert any(a.startswith("conditions (6 ") for a in meta["augmentations"])
     assert len(list((tmp_path / "cache").glob("cond-random*.npz"))) == 6
     assert main(args[:-2] + ["--no-augment", "--output", str(tmp_path / "n.keras")]) == 1  # conflicting options
+
+
+@pytest.mark.slow
+def test_condition_copies_sets_how_many_copies_are_made_and_recorded(tmp_path):
+    from emofuse.cli import main
+
+    data = tmp_path / "ravdess"
+    write_ravdess(data, actors=(1, 2, 3))
+    out = tmp_path / "m.keras"
+    args = ["train", "voice", "--data", str(data), "--val-actors", "3", "--epochs", "1", "--members", "1",
+            "--tiny", "--augment", "conditions", "--condition-copies", "2", "--output", str(out),
+            "--cache-dir", str(tmp_path / "cache"), "--threads", "1"]
+    assert main(args) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["condition_copies"] == 2 and "conditions (2 random-condition copies)" in meta["augmentations"]
+    assert len(list((tmp_path / "cache").glob("cond-random*.npz"))) == 2
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--augment", "default", "--condition-copies", "3"], "--condition-copies needs --augment conditions"),
+    (["--augment", "conditions", "--condition-copies", "0"], "--condition-copies 0: must be at least 1"),
+])
+def test_condition_copies_is_checked_before_any_work(tmp_path, capsys, options, message):
+    from emofuse.cli import main
+
+    pytest.importorskip("tensorflow")
+    out = tmp_path / "m.keras"
+    assert main(["train", "voice", "--data", str(tmp_path / "absent"), "--output", str(out)] + options) == 1
+    assert message in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "emofuse-voice-cache").exists()
