@@ -98,16 +98,21 @@ def test_random_condition_is_seeded():
     assert a[1] == b[1] and np.array_equal(a[0], b[0])
 
 
+def _tiny_training(tmp_path, *options: str) -> list[str]:
+    """`emofuse train voice` arguments for a 1-epoch tiny model on 3 synthetic actors, output last."""
+    data = tmp_path / "ravdess"
+    write_ravdess(data, actors=(1, 2, 3))
+    return ["train", "voice", "--data", str(data), "--val-actors", "3", "--epochs", "1", "--members", "1",
+            "--tiny", "--augment", "conditions", *options, "--cache-dir", str(tmp_path / "cache"),
+            "--threads", "1", "--output", str(tmp_path / "m.keras")]
+
+
 @pytest.mark.slow
 def test_train_with_condition_augmentation(tmp_path):
     from emofuse.cli import main
 
-    data = tmp_path / "ravdess"
-    write_ravdess(data, actors=(1, 2, 3))
     out = tmp_path / "m.keras"
-    args = ["train", "voice", "--data", str(data), "--val-actors", "3", "--epochs", "1", "--members", "1",
-            "--tiny", "--augment", "conditions", "--output", str(out), "--cache-dir", str(tmp_path / "cache"),
-            "--threads", "1"]
+    args = _tiny_training(tmp_path)
     assert main(args) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert any(a.startswith("conditions (6 ") for a in meta["augmentations"])
@@ -119,13 +124,8 @@ def test_train_with_condition_augmentation(tmp_path):
 def test_condition_copies_sets_how_many_copies_are_made_and_recorded(tmp_path):
     from emofuse.cli import main
 
-    data = tmp_path / "ravdess"
-    write_ravdess(data, actors=(1, 2, 3))
     out = tmp_path / "m.keras"
-    args = ["train", "voice", "--data", str(data), "--val-actors", "3", "--epochs", "1", "--members", "1",
-            "--tiny", "--augment", "conditions", "--condition-copies", "2", "--output", str(out),
-            "--cache-dir", str(tmp_path / "cache"), "--threads", "1"]
-    assert main(args) == 0
+    assert main(_tiny_training(tmp_path, "--condition-copies", "2")) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["condition_copies"] == 2 and "conditions (2 random-condition copies)" in meta["augmentations"]
     assert len(list((tmp_path / "cache").glob("cond-random*.npz"))) == 2
