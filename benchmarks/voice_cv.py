@@ -135,6 +135,8 @@ def main(argv=None) -> int:
     folds = [f.strip() for f in args.folds.split(",") if f.strip()]
     if not args.data.is_dir():
         parser.error(f"--data {args.data}: not a folder")
+    if args.condition_copies < 1:
+        parser.error(f"--condition-copies {args.condition_copies}: must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     started = time.time()
     if not args.report_only:

@@ -115,3 +115,11 @@ def test_fold_command_resumes_and_passes_the_recipe(tmp_path):
     assert cmd[cmd.index("--condition-copies") + 1] == "12"
     args.augment = "default"                                              # no copies to count
     assert "--condition-copies" not in voice_cv.train_command(args, "5-8")
+
+
+def test_too_few_condition_copies_is_refused_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        voice_cv.main(["--data", str(tmp_path), "--out", str(tmp_path / "cv"), "--condition-copies", "0"])
+    assert stop.value.code == 2
+    assert "--condition-copies 0: must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "cv").exists()
