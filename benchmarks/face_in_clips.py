@@ -2,6 +2,7 @@
 
     python benchmarks/face_in_clips.py                        # the shipped face model
     python benchmarks/face_in_clips.py --model runs/x.keras   # a candidate, same clips
+    python benchmarks/face_in_clips.py --set zoom=0.95 --set face_view=false   # other test-time views
 
 The fusion benchmark's clips (benchmarks/fusion_conditions.py: one FER2013 PublicTest face per
 clip, rendered `upscaled`, `sharp` and `small`) are analysed by the real pipeline (Haar detector,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -23,19 +25,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fusion_conditions import DEFAULT_CACHE, DEFAULT_DATA, folder_of, log  # noqa: E402
 
+from emofuse.cli.options import parse_component_options  # noqa: E402
 
-def model_evidence(specs, faces, folder: Path, model: Path, style: str) -> Path:
-    """Record (once) the face evidence of `style` with the face model `model` instead of the shipped one."""
+
+def candidate_digest(model: Path, options: dict) -> str:
+    """A short name for a face model file and its classifier options (the evidence cache's key)."""
+    key = hashlib.sha1(model.read_bytes())
+    if options:
+        key.update(json.dumps(options, sort_keys=True).encode())
+    return key.hexdigest()[:10]
+
+
+def model_evidence(specs, faces, folder: Path, model: Path, style: str, options: dict) -> Path:
+    """Record (once) the face evidence of `style` with the face model `model` and the classifier
+    `options` instead of the shipped model at its defaults."""
     from fusionbench.record import recording_pipeline, record_style, render_face_media
 
     from emofuse.runner import AnalysisOptions
 
-    digest = hashlib.sha1(model.read_bytes()).hexdigest()[:10]
+    digest = candidate_digest(model, options)
     out = folder / "evidence-models" / digest / f"face-{style}.npz"
     if not out.is_file():
         paths = render_face_media(specs, faces, style, folder / "media" / f"face-{style}", log)
-        options = AnalysisOptions(persons=False, component_options={"visual_classifier": {"model": str(model)}})
-        record_style(recording_pipeline(options), specs, paths, "face", out, f"model {digest}", log)
+        classifier = {**options, "model": str(model)}
+        analysis = AnalysisOptions(persons=False, component_options={"visual_classifier": classifier})
+        record_style(recording_pipeline(analysis), specs, paths, "face", out, f"model {digest}", log)
     return out
 
 
@@ -46,9 +60,15 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=5, help="seed of the clip plan")
     parser.add_argument("--clips", type=int, default=160, help="clips per face style")
     parser.add_argument("--model", type=Path, help="a face model (.keras) to measure instead of the shipped one")
+    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
+                        help="a fer-cnn option (`emofuse list visual-classifier --options`), e.g. zoom=0.95")
     args = parser.parse_args(argv)
     if args.model is not None and not args.model.is_file():
         parser.error(f"--model {args.model}: no such file")
+    try:
+        options = parse_component_options([f"visual-classifier.{item}" for item in args.set]).get("visual_classifier", {})
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
 
     import numpy as np
     from fusionbench.crops import clip_verdicts, compare, crop_verdicts, markdown
@@ -61,17 +81,22 @@ def main(argv=None) -> int:
     t0 = time.time()
     folder = folder_of(args)
     specs, faces = plan(Path(args.data), args.clips, args.seed)
-    classifier = FerCnnClassifier(args.model)
+    try:
+        classifier = FerCnnClassifier(args.model, **options)
+    except (TypeError, ValueError) as error:
+        parser.error(f"--set: {error}")
+    candidate = args.model is not None or bool(options)
+    model = args.model or classifier.model_path
     truth = np.array([LABELS.index(s.label) for s in specs])
     crop = crop_verdicts(classifier, faces[[s.face_index for s in specs]])
     recorder = Recorder(specs, faces, folder, log=log)
     rows = {}
     for style in FACE_STYLES:
-        path = model_evidence(specs, faces, folder, args.model, style) if args.model else recorder.evidence("face", style)
+        path = model_evidence(specs, faces, folder, model, style, options) if candidate else recorder.evidence("face", style)
         _, arrays = load(path)
         in_clip = clip_verdicts(arrays["clip"], arrays["scores"], [s.clip for s in specs])
         rows[style] = compare(truth, crop, in_clip)
-    print(f"face model: {classifier.model_path} ({classifier.backend}); {len(specs)} clips; {time.time() - t0:.0f} s\n")
+    print(f"face model: {classifier!r}; {len(specs)} clips; {time.time() - t0:.0f} s\n")
     print(markdown(rows))
     return 0
 

@@ -79,6 +79,24 @@ def test_temperature_option_overrides_the_metadata(model_path):
         FerCnnClassifier(model=model_path, temperature=0)
 
 
+def test_view_options_reach_the_network(model_path, monkeypatch):
+    from emofuse.plugins.fer_cnn import FerCnnClassifier, predict
+    from emofuse.plugins.fer_cnn.predict import predict_logits, softmax
+
+    classifier = FerCnnClassifier(model=model_path, face_view=False, zoom=0.95)
+    crops = _crops()
+    expected = softmax(predict_logits(classifier.model, crops, face_view=False, zoom=0.95), classifier.temperature)
+    assert not np.allclose(expected, softmax(predict_logits(classifier.model, crops), classifier.temperature), atol=1e-6)
+    calls = []
+    forward = predict.compiled_forward(classifier.model)
+    monkeypatch.setattr(predict, "compiled_forward", lambda model: lambda x: calls.append(len(x)) or forward(x))
+    np.testing.assert_allclose([s.array for s in classifier.classify(crops)], expected, atol=1e-6)
+    assert calls == [2 * len(crops)]  # the zoomed crop and its mirror image
+    # a view set that scores nothing is refused before any model is loaded
+    with pytest.raises(ValueError, match="no test-time view left"):
+        FerCnnClassifier(model="no/such/model.keras", face_view=False, zoom_average=False)
+
+
 def test_created_through_the_registry(model_path):
     from emofuse.plugin_manager import collect_components
 

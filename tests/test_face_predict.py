@@ -120,6 +120,49 @@ def test_zoom_in_keeps_the_centre_90_percent():
     assert np.unravel_index(np.argmin(zoom_in(x)[1, :, :, 0]), (48, 48)) in {(24, 24), (25, 25), (24, 25), (25, 24)}
 
 
+def test_the_zoom_only_views_skip_the_plain_face(tiny_model):
+    import cv2
+
+    from emofuse.plugins.fer_cnn.predict import predict_view_logits
+
+    rng = np.random.default_rng(4)
+    faces = rng.integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    # zoom 0.95 keeps the centre 46 px (offset 1), enlarged back; with its mirror and no plain face
+    zoomed = np.stack([cv2.resize(f[1:47, 1:47].astype(np.float32) / 255, (48, 48),
+                                  interpolation=cv2.INTER_LINEAR) for f in faces])[..., None]
+    expected = (tiny_model(zoomed, training=False).numpy() + tiny_model(zoomed[:, :, ::-1], training=False).numpy()) / 2
+    np.testing.assert_allclose(predict_logits(tiny_model, faces, face_view=False, zoom=0.95), expected, atol=1e-5)
+    assert predict_view_logits(tiny_model, faces, face_view=False).shape == (2, 5, 7)
+    assert predict_view_logits(tiny_model, [], face_view=False, flip_average=False).shape == (1, 0, 7)
+    # the plain face comes back with face_view: 4 views whose first is the face as it is
+    each = predict_view_logits(tiny_model, faces, zoom=0.95)
+    assert each.shape == (4, 5, 7)
+    np.testing.assert_allclose(each[[1, 3]].mean(axis=0), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(face_view=False, zoom_average=False), "no test-time view left"),
+    (dict(zoom=1.0), "zoom must be a share"),
+    (dict(zoom=0.4), "zoom must be a share"),
+])
+def test_a_view_set_that_scores_nothing_is_refused(tiny_model, options, message):
+    from emofuse.plugins.fer_cnn.predict import predict_view_logits
+
+    faces = np.zeros((2, 48, 48), np.uint8)
+    with pytest.raises(ValueError, match=message):
+        predict_view_logits(tiny_model, faces, **options)
+    with pytest.raises(ValueError, match=message):
+        predict_view_logits(tiny_model, [], **options)
+
+
+def test_views_are_described_in_their_order():
+    from emofuse.plugins.fer_cnn.predict import describe_views
+
+    assert describe_views(True, True) == "4 views: face, zoom 90 %, mirrored face, mirrored zoom 90 %"
+    assert describe_views(True, True, face_view=False, zoom=0.95) == "2 views: zoom 95 %, mirrored zoom 95 %"
+    assert describe_views(False, False) == "1 view: face"
+
+
 def test_crops_of_any_size_go_through_the_same_preprocessing(tiny_model):
     rng = np.random.default_rng(2)
     crops = [rng.integers(0, 256, (90, 70, 3), dtype=np.uint8), rng.integers(0, 256, (48, 48), dtype=np.uint8)]

@@ -285,6 +285,13 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the confusion heat map (PNG), the text report and the metrics JSON into DIR")
     parser.add_argument("--no-flip", action="store_true", help="do not average over the mirror images")
     parser.add_argument("--no-zoom", action="store_true", help="do not average over the zoomed (centre 90 %%) views")
+    from .predict import ZOOM
+
+    parser.add_argument("--zoom", type=float, default=ZOOM, metavar="SHARE",
+                        help="share of each face the zoomed view keeps (default %(default)s: 44 of 48 pixels; "
+                             "0.95: 46)")
+    parser.add_argument("--no-face-view", action="store_true",
+                        help="do not score the face as it is: only the zoomed view (and its mirror)")
     parser.add_argument("--precision", choices=("float32", "bfloat16", "auto"), default="float32",
                         help="arithmetic of the network (default float32; the plugin uses auto: bfloat16 "
                              "where the CPU computes it natively)")
@@ -297,6 +304,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from .predict import ZOOM, check_views, describe_views
+
+    try:
+        check_views(not args.no_face_view, not args.no_zoom, args.zoom)
+    except ValueError as error:
+        raise EmofuseError(f"--zoom/--no-zoom/--no-face-view: {error}") from None
     _setup(verbose=not args.json)
     from emofuse.evaluation import evaluate_predictions, format_report, write_report
     from emofuse.labels import LABELS
@@ -321,7 +334,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     else:
         model, precision = load_face_model(model_path, args.precision), resolve_precision(args.precision)
     started = time.time()
-    logits = predict_logits(model, faces.images, flip_average=not args.no_flip, zoom_average=not args.no_zoom)
+    logits = predict_logits(model, faces.images, flip_average=not args.no_flip, zoom_average=not args.no_zoom,
+                            face_view=not args.no_face_view, zoom=args.zoom)
     elapsed = time.time() - started
     metrics = evaluate_predictions(faces.labels, logits.argmax(axis=1), LABELS)
     metrics.update({
@@ -330,6 +344,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "split": args.split,
         "flip_average": not args.no_flip,
         "zoom_average": not args.no_zoom,
+        "zoom": args.zoom,
+        "face_view": not args.no_face_view,
         "backend": backend,
         "precision": precision,
         "skipped": dataset.skipped,
@@ -338,11 +354,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "ece": expected_calibration_error(softmax(logits, temperature), faces.labels),
         "seconds": round(elapsed, 3),
     })
-    views = [v for v, off in (("flip", args.no_flip), ("zoom", args.no_zoom)) if not off]
-    title = (f"fer-cnn on {Path(args.data).name} {args.split} ({metrics['n']} faces"
-             f"{', averaged over ' + ' and '.join(views) + ' views' if views else ', single view'})")
+    views = describe_views(not args.no_flip, not args.no_zoom, not args.no_face_view, args.zoom)
+    title = f"fer-cnn on {Path(args.data).name} {args.split} ({metrics['n']} faces, {views})"
     if args.report:
         name = f"fer_cnn_{args.split}" + ("_noflip" if args.no_flip else "") + ("_nozoom" if args.no_zoom else "")
+        name += ("_noface" if args.no_face_view else "") + (f"_zoom{round(100 * args.zoom)}" if args.zoom != ZOOM else "")
         for path in write_report(metrics, args.report, name, title):
             log.info("wrote %s", path)
     if args.json:

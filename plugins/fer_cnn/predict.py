@@ -1,9 +1,9 @@
 """The one prediction path of `fer-cnn`, shared by evaluation, calibration and the plugin.
 
 The network outputs logits. Test-time averaging averages the logits of several views of each
-face in one batched, compiled call: the face, its mirror image (`flip_average`), and the centre
-90 % of it enlarged back to 48x48 (`zoom_average`, with its mirror when flipping too).
-Probabilities are softmax(logits / temperature).
+face in one batched, compiled call: the face as it is (`face_view`), its centre (`zoom` of its
+width, 90 % by default) enlarged back to 48x48 (`zoom_average`), and the mirror image of each
+(`flip_average`). Probabilities are softmax(logits / temperature).
 """
 from __future__ import annotations
 
@@ -29,8 +29,25 @@ BATCH_SIZE = 512
 ZOOM = 0.9
 
 
+def check_views(face_view: bool, zoom_average: bool, zoom: float) -> None:
+    """ValueError for a view set that scores nothing or a zoom that is not a share of the face."""
+    if not (face_view or zoom_average):
+        raise ValueError("no test-time view left: face_view and zoom_average are both off")
+    if not 0.5 <= zoom < 1.0:
+        raise ValueError(f"zoom must be a share of the face between 0.5 and 1 (e.g. 0.9), got {zoom}")
+
+
+def describe_views(flip_average: bool, zoom_average: bool, face_view: bool = True, zoom: float = ZOOM) -> str:
+    """The view set in words, in `views_of` order: '4 views: face, zoom 90 %, mirrored face, ...'."""
+    names = (["face"] if face_view else []) + ([f"zoom {100 * zoom:g} %"] if zoom_average else [])
+    if flip_average:
+        names += [f"mirrored {name}" for name in names]
+    return f"{len(names)} view{'s' * (len(names) > 1)}: {', '.join(names)}"
+
+
 def zoom_in(x: np.ndarray, keep: float = ZOOM) -> np.ndarray:
-    """A batch (n, 48, 48, 1) -> the centre `keep` of each face (44 of 48 pixels), enlarged back."""
+    """A batch (n, 48, 48, 1) -> the centre `keep` of each face (0.9: 44 of 48 pixels, 0.95: 46),
+    enlarged back."""
     import cv2
 
     size = x.shape[1]
@@ -42,29 +59,33 @@ def zoom_in(x: np.ndarray, keep: float = ZOOM) -> np.ndarray:
     return out
 
 
-def views_of(x: np.ndarray, flip_average: bool, zoom_average: bool) -> list[np.ndarray]:
-    """The test-time views of a batch: [x], + zoomed, + the mirror image of each."""
-    views = [x, zoom_in(x)] if zoom_average else [x]
+def views_of(x: np.ndarray, flip_average: bool, zoom_average: bool, face_view: bool = True,
+             zoom: float = ZOOM) -> list[np.ndarray]:
+    """The test-time views of a batch: [x] (`face_view`), + zoomed, + the mirror image of each."""
+    check_views(face_view, zoom_average, zoom)
+    views = ([x] if face_view else []) + ([zoom_in(x, zoom)] if zoom_average else [])
     if flip_average:
         views += [v[:, :, ::-1] for v in views]
     return views
 
 
 def predict_view_logits(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
-                        batch_size: int = BATCH_SIZE, zoom_average: bool = True) -> np.ndarray:
+                        batch_size: int = BATCH_SIZE, zoom_average: bool = True, face_view: bool = True,
+                        zoom: float = ZOOM) -> np.ndarray:
     """Logits (views, n, 7) of every test-time view (in `views_of` order) of face crops (any size,
     RGB or gray) or a uint8 (n, 48, 48) array.
 
     Uses one compiled call (`compiled_forward`, ~2 ms overhead) per chunk of `batch_size` faces,
     never `model.predict` (~40 ms overhead per call).
     """
-    n_views = (1 + zoom_average) * (1 + flip_average)
+    check_views(face_view, zoom_average, zoom)
+    n_views = (face_view + zoom_average) * (1 + flip_average)
     if len(faces) == 0:
         return np.zeros((n_views, 0, model.output_shape[-1]), dtype=np.float64)
     chunks = []
     for start in range(0, len(faces), batch_size):
         x = prepare_faces(faces[start:start + batch_size])
-        out = np.asarray(compiled_forward(model)(np.concatenate(views_of(x, flip_average, zoom_average))),
+        out = np.asarray(compiled_forward(model)(np.concatenate(views_of(x, flip_average, zoom_average, face_view, zoom))),
                          dtype=np.float64)
         chunks.append(out.reshape(n_views, len(x), -1))
     return np.concatenate(chunks, axis=1)
@@ -101,13 +122,14 @@ def compiled_forward(model) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def predict_logits(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
-                   batch_size: int = BATCH_SIZE, zoom_average: bool = True) -> np.ndarray:
+                   batch_size: int = BATCH_SIZE, zoom_average: bool = True, face_view: bool = True,
+                   zoom: float = ZOOM) -> np.ndarray:
     """Logits (n, 7) averaged over the test-time views (`views_of`, `predict_view_logits`)."""
-    return predict_view_logits(model, faces, flip_average, batch_size, zoom_average).mean(axis=0)
+    return predict_view_logits(model, faces, flip_average, batch_size, zoom_average, face_view, zoom).mean(axis=0)
 
 
 def predict_probabilities(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
                           temperature: float = 1.0, batch_size: int = BATCH_SIZE,
-                          zoom_average: bool = True) -> np.ndarray:
+                          zoom_average: bool = True, face_view: bool = True, zoom: float = ZOOM) -> np.ndarray:
     """Probabilities (n, 7) over the canonical labels: softmax(predict_logits(...) / temperature)."""
-    return softmax(predict_logits(model, faces, flip_average, batch_size, zoom_average), temperature)
+    return softmax(predict_logits(model, faces, flip_average, batch_size, zoom_average, face_view, zoom), temperature)
