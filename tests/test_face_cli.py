@@ -73,16 +73,18 @@ def test_evaluate_json_counts_match_the_test_split(trained, capsys):
     everything = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--split", "all",
                           "--no-flip", "--no-zoom")
     assert everything["n"] == 91 and everything["flip_average"] is False and everything["zoom_average"] is False
-    zoomed = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--zoom", "0.95",
-                      "--no-face-view")
-    assert zoomed["zoom"] == 0.95 and zoomed["face_view"] is False and result["face_view"] is True
+    assert result["zoom"] == 0.95 and result["face_view"] is False and everything["face_view"] is True
+    four = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--zoom", "0.9",
+                    "--face-view")
+    assert four["zoom"] == 0.9 and four["face_view"] is True
     from emofuse.plugins.fer_cnn.data import load_fer2013
     from emofuse.plugins.fer_cnn.predict import predict_logits
     from emofuse.plugins.litert import LiteRTModel, litert_path
 
     faces = load_fer2013(data).split("PublicTest")
-    logits = predict_logits(LiteRTModel(litert_path(model)), faces.images, face_view=False, zoom=0.95)
-    assert zoomed["accuracy"] == pytest.approx(float((logits.argmax(axis=1) == faces.labels).mean()))
+    for views, options in ((result, {}), (four, dict(face_view=True, zoom=0.9))):
+        logits = predict_logits(LiteRTModel(litert_path(model)), faces.images, **options)
+        assert views["accuracy"] == pytest.approx(float((logits.argmax(axis=1) == faces.labels).mean()))
 
 
 def test_evaluate_refuses_a_view_set_that_scores_nothing(trained, capsys):

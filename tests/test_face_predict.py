@@ -94,13 +94,13 @@ def test_test_time_views_and_chunking(tiny_model):
                                atol=1e-5)
     np.testing.assert_allclose(predict_logits(tiny_model, faces, zoom_average=False), (plain + mirrored) / 2,
                                atol=1e-5)
-    # the default: the face, its centre (44 px from offset 2) enlarged, and both mirrored
+    # the face, its centre (44 px from offset 2) enlarged, and both mirrored: the 4 views shipped before
     zoomed = np.stack([cv2.resize(f[2:46, 2:46].astype(np.float32) / 255, (48, 48),
                                   interpolation=cv2.INTER_LINEAR) for f in faces])[..., None]
     zoom_plain = tiny_model(zoomed, training=False).numpy()
     zoom_mirrored = tiny_model(zoomed[:, :, ::-1], training=False).numpy()
-    np.testing.assert_allclose(predict_logits(tiny_model, faces), (plain + mirrored + zoom_plain + zoom_mirrored) / 4,
-                               atol=1e-5)
+    np.testing.assert_allclose(predict_logits(tiny_model, faces, face_view=True, zoom=0.9),
+                               (plain + mirrored + zoom_plain + zoom_mirrored) / 4, atol=1e-5)
     np.testing.assert_allclose(predict_logits(tiny_model, faces, batch_size=3),
                                predict_logits(tiny_model, faces), atol=1e-5)
     # flip averaging makes a face and its mirror image score the same
@@ -109,15 +109,30 @@ def test_test_time_views_and_chunking(tiny_model):
     assert not np.allclose(plain, mirrored, atol=1e-4)  # ...which the raw network does not
 
 
-def test_zoom_in_keeps_the_centre_90_percent():
+@pytest.mark.parametrize("keep, frame", [(0.9, 2), (0.95, 1)])
+def test_zoom_in_keeps_the_centre_share(keep, frame):
     from emofuse.plugins.fer_cnn.predict import zoom_in
 
     x = np.zeros((2, 48, 48, 1), np.float32)
-    x[:, 2:46, 2:46] = 1.0  # a 2-pixel black frame around a white face
-    zoomed = zoom_in(x)
+    x[:, frame:48 - frame, frame:48 - frame] = 1.0  # a black frame around a white face
+    zoomed = zoom_in(x, keep)
     assert zoomed.shape == x.shape and zoomed.min() == 1.0  # the frame is cut off
+    x[:, frame, frame] = 0.0  # ...but a dark pixel just inside it is kept
+    assert zoom_in(x, keep)[0, 0, 0, 0] < 0.5
     x[1, 24, 24] = 0.0  # a dark centre pixel stays in the middle
-    assert np.unravel_index(np.argmin(zoom_in(x)[1, :, :, 0]), (48, 48)) in {(24, 24), (25, 25), (24, 25), (25, 24)}
+    assert np.unravel_index(np.argmin(zoom_in(x, keep)[1, 2:46, 2:46, 0]), (44, 44)) in {(22, 22), (23, 23), (22, 23), (23, 22)}
+
+
+def test_the_default_views_are_the_095_zoom_and_its_mirror(tiny_model):
+    from emofuse.plugins.fer_cnn.predict import ZOOM, predict_view_logits
+
+    faces = np.random.default_rng(5).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    assert ZOOM == 0.95
+    np.testing.assert_allclose(predict_logits(tiny_model, faces),
+                               predict_logits(tiny_model, faces, face_view=False, zoom=0.95), atol=1e-6)
+    assert predict_view_logits(tiny_model, faces).shape == (2, 3, 7)
+    # without a zoomed view the plain face is scored (not an error)
+    assert predict_view_logits(tiny_model, faces, zoom_average=False).shape == (2, 3, 7)
 
 
 def test_the_zoom_only_views_skip_the_plain_face(tiny_model):
@@ -135,7 +150,7 @@ def test_the_zoom_only_views_skip_the_plain_face(tiny_model):
     assert predict_view_logits(tiny_model, faces, face_view=False).shape == (2, 5, 7)
     assert predict_view_logits(tiny_model, [], face_view=False, flip_average=False).shape == (1, 0, 7)
     # the plain face comes back with face_view: 4 views whose first is the face as it is
-    each = predict_view_logits(tiny_model, faces, zoom=0.95)
+    each = predict_view_logits(tiny_model, faces, face_view=True, zoom=0.95)
     assert each.shape == (4, 5, 7)
     np.testing.assert_allclose(each[[1, 3]].mean(axis=0), expected, atol=1e-5)
 
@@ -158,8 +173,8 @@ def test_a_view_set_that_scores_nothing_is_refused(tiny_model, options, message)
 def test_views_are_described_in_their_order():
     from emofuse.plugins.fer_cnn.predict import describe_views
 
-    assert describe_views(True, True) == "4 views: face, zoom 90 %, mirrored face, mirrored zoom 90 %"
-    assert describe_views(True, True, face_view=False, zoom=0.95) == "2 views: zoom 95 %, mirrored zoom 95 %"
+    assert describe_views(True, True) == "2 views: zoom 95 %, mirrored zoom 95 %"
+    assert describe_views(True, True, face_view=True, zoom=0.9) == "4 views: face, zoom 90 %, mirrored face, mirrored zoom 90 %"
     assert describe_views(False, False) == "1 view: face"
 
 
@@ -181,13 +196,13 @@ def test_view_logits_come_in_views_of_order(tiny_model):
 
     rng = np.random.default_rng(3)
     faces = rng.integers(0, 256, (5, 48, 48), dtype=np.uint8)
-    each = predict_view_logits(tiny_model, faces, batch_size=2)
+    each = predict_view_logits(tiny_model, faces, batch_size=2, face_view=True)
     assert each.shape == (4, 5, 7)
     np.testing.assert_allclose(each[0], predict_logits(tiny_model, faces, flip_average=False, zoom_average=False),
                                atol=1e-5)
     np.testing.assert_allclose(each[[0, 2]].mean(axis=0), predict_logits(tiny_model, faces, zoom_average=False),
                                atol=1e-5)
-    assert predict_view_logits(tiny_model, []).shape == (4, 0, 7)
+    assert predict_view_logits(tiny_model, [], face_view=True).shape == (4, 0, 7)
 
 
 def test_the_compiled_forward_is_traced_once_for_any_batch_size(tiny_model):

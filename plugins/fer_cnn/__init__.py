@@ -16,6 +16,6 @@ def register_visual_classifiers(register):
     register(
         "fer-cnn",
         FerCnnClassifier,
-        description="VGG-style CNN trained on FER2013 (48x48 gray faces, 4 test-time views, calibrated; "
+        description="VGG-style CNN trained on FER2013 (48x48 gray faces, 2 test-time views, calibrated; "
                     "runs on LiteRT, or Keras with backend=keras)",
     )

@@ -162,7 +162,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def export_face_litert(model_path: str | Path, data: str | Path | None = None, skip_bad: bool = False) -> dict:
     """Write the LiteRT export of a face model (int8 weights, `emofuse.plugins.litert`) and, with
-    `data` holding PublicTest faces, record its 4-view PublicTest accuracy beside the Keras one."""
+    `data` holding PublicTest faces, record its PublicTest accuracy (default views) beside the Keras one."""
     from emofuse.plugins.litert import RECORD_KEY, LiteRTModel, export_litert, litert_available
 
     from .artifacts import load_face_model, read_metadata, write_metadata
@@ -181,7 +181,7 @@ def export_face_litert(model_path: str | Path, data: str | Path | None = None, s
             accuracy = round(float((logits.argmax(axis=1) == test.labels).mean()), 4)
             metadata[RECORD_KEY]["public_test_accuracy"] = accuracy
             write_metadata(model_path, metadata)
-            log.info("LiteRT export %s: PublicTest accuracy %.4f (4 views)", out, accuracy)
+            log.info("LiteRT export %s: PublicTest accuracy %.4f (default views)", out, accuracy)
         else:
             log.warning("LiteRT export %s not scored: the ai-edge-litert package is not installed", out)
     else:
@@ -222,7 +222,7 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
 
     from .artifacts import load_face_model, write_metadata
     from .data import load_fer2013
-    from .predict import fit_temperature, negative_log_likelihood, predict_view_logits
+    from .predict import ZOOM, describe_views, fit_temperature, negative_log_likelihood, predict_view_logits
     from .preprocess import FACE_SIZE
 
     dataset = load_fer2013(data, skip_bad=skip_bad)
@@ -233,8 +233,7 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
         "input": {"height": FACE_SIZE, "width": FACE_SIZE, "channels": 1, "scale": "gray pixel / 255"},
         "outputs": "logits",
         "parameters": int(model.count_params()),
-        "flip_average": True,
-        "zoom_average": True,
+        "views": {"flip_average": True, "zoom_average": True, "face_view": False, "zoom": ZOOM},
         "temperature": 1.0,
         "training": {"command": command, "data": Path(data).name,
                      "training_faces": len(dataset.splits["Training"]) if "Training" in dataset.splits else 0},
@@ -248,14 +247,14 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
     if test is None:
         log.warning("%s has no PublicTest faces: the temperature stays 1.0 (uncalibrated)", data)
     else:
-        each = predict_view_logits(model, test.images)  # face, zoom, mirrored face, mirrored zoom
-        views = each.mean(axis=0)  # the plugin's default: all 4 views
+        each = predict_view_logits(model, test.images, face_view=True)  # face, zoom, mirrored face, mirrored zoom
+        views = each[[1, 3]].mean(axis=0)  # the plugin's default: the zoom and its mirror
         flipped = each[[0, 2]].mean(axis=0)
         plain = each[0]
         temperature = fit_temperature(views, test.labels)
         scores = evaluate_predictions(test.labels, views.argmax(axis=1), LABELS)
         metadata["temperature"] = temperature
-        metadata["temperature_fitted_on"] = "PublicTest, logits averaged over the 4 test-time views (minimum NLL)"
+        metadata["temperature_fitted_on"] = f"PublicTest, logits averaged over the default {describe_views(True, True)} (minimum NLL)"
         metadata["public_test"] = {
             "n": len(test),
             "accuracy": round(scores["accuracy"], 4),
@@ -265,7 +264,7 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
             "nll_uncalibrated": round(negative_log_likelihood(views, test.labels), 4),
             "nll_calibrated": round(negative_log_likelihood(views, test.labels, temperature), 4),
         }
-        log.info("PublicTest: accuracy %.4f (flip only %.4f, single view %.4f), macro-F1 %.4f, temperature %.3f",
+        log.info("PublicTest: accuracy %.4f (face + mirror %.4f, face only %.4f), macro-F1 %.4f, temperature %.3f",
                  scores["accuracy"], metadata["public_test"]["accuracy_flip_only"],
                  metadata["public_test"]["accuracy_single_view"], scores["macro_f1"], temperature)
     write_metadata(model_path, metadata)
@@ -284,14 +283,17 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="DIR",
                         help="write the confusion heat map (PNG), the text report and the metrics JSON into DIR")
     parser.add_argument("--no-flip", action="store_true", help="do not average over the mirror images")
-    parser.add_argument("--no-zoom", action="store_true", help="do not average over the zoomed (centre 90 %%) views")
+    parser.add_argument("--no-zoom", action="store_true",
+                        help="no zoomed view: score the face as it is (and its mirror) instead")
     from .predict import ZOOM
 
     parser.add_argument("--zoom", type=float, default=ZOOM, metavar="SHARE",
-                        help="share of each face the zoomed view keeps (default %(default)s: 44 of 48 pixels; "
-                             "0.95: 46)")
-    parser.add_argument("--no-face-view", action="store_true",
-                        help="do not score the face as it is: only the zoomed view (and its mirror)")
+                        help="share of each face the zoomed view keeps (default %(default)s: 46 of 48 pixels; "
+                             "0.9: 44)")
+    parser.add_argument("--face-view", action=argparse.BooleanOptionalAction, default=None,
+                        help="also score the face as it is (default: only with --no-zoom; the plugin's "
+                             "default views are the zoom and its mirror; --face-view --zoom 0.9 gives the "
+                             "4 views shipped before 2026-12-06)")
     parser.add_argument("--precision", choices=("float32", "bfloat16", "auto"), default="float32",
                         help="arithmetic of the network (default float32; the plugin uses auto: bfloat16 "
                              "where the CPU computes it natively)")
@@ -304,10 +306,11 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from .predict import ZOOM, check_views, describe_views
+    from .predict import ZOOM, check_views, describe_views, resolve_face_view
 
+    face_view = resolve_face_view(args.face_view, not args.no_zoom)
     try:
-        check_views(not args.no_face_view, not args.no_zoom, args.zoom)
+        check_views(face_view, not args.no_zoom, args.zoom)
     except ValueError as error:
         raise EmofuseError(f"--zoom/--no-zoom/--no-face-view: {error}") from None
     _setup(verbose=not args.json)
@@ -335,7 +338,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         model, precision = load_face_model(model_path, args.precision), resolve_precision(args.precision)
     started = time.time()
     logits = predict_logits(model, faces.images, flip_average=not args.no_flip, zoom_average=not args.no_zoom,
-                            face_view=not args.no_face_view, zoom=args.zoom)
+                            face_view=face_view, zoom=args.zoom)
     elapsed = time.time() - started
     metrics = evaluate_predictions(faces.labels, logits.argmax(axis=1), LABELS)
     metrics.update({
@@ -345,7 +348,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "flip_average": not args.no_flip,
         "zoom_average": not args.no_zoom,
         "zoom": args.zoom,
-        "face_view": not args.no_face_view,
+        "face_view": face_view,
         "backend": backend,
         "precision": precision,
         "skipped": dataset.skipped,
@@ -354,11 +357,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "ece": expected_calibration_error(softmax(logits, temperature), faces.labels),
         "seconds": round(elapsed, 3),
     })
-    views = describe_views(not args.no_flip, not args.no_zoom, not args.no_face_view, args.zoom)
+    views = describe_views(not args.no_flip, not args.no_zoom, face_view, args.zoom)
     title = f"fer-cnn on {Path(args.data).name} {args.split} ({metrics['n']} faces, {views})"
     if args.report:
         name = f"fer_cnn_{args.split}" + ("_noflip" if args.no_flip else "") + ("_nozoom" if args.no_zoom else "")
-        name += ("_noface" if args.no_face_view else "") + (f"_zoom{round(100 * args.zoom)}" if args.zoom != ZOOM else "")
+        name += ("_face" if face_view and not args.no_zoom else "") + (f"_zoom{round(100 * args.zoom)}" if args.zoom != ZOOM else "")
         for path in write_report(metrics, args.report, name, title):
             log.info("wrote %s", path)
     if args.json:

@@ -1,9 +1,12 @@
 """The one prediction path of `fer-cnn`, shared by evaluation, calibration and the plugin.
 
 The network outputs logits. Test-time averaging averages the logits of several views of each
-face in one batched, compiled call: the face as it is (`face_view`), its centre (`zoom` of its
-width, 90 % by default) enlarged back to 48x48 (`zoom_average`), and the mirror image of each
-(`flip_average`). Probabilities are softmax(logits / temperature).
+face in one batched, compiled call: the face's centre (`zoom` of its width, 95 % by default)
+enlarged back to 48x48 (`zoom_average`), the face as it is (`face_view`; by default only when
+there is no zoomed view), and the mirror image of each (`flip_average`). The default is 2 views,
+the zoom and its mirror: the plain face, the one view that goes through no resampling, is the
+weakest (docs/models.md, "Two views instead of four"). Probabilities are
+softmax(logits / temperature).
 """
 from __future__ import annotations
 
@@ -25,8 +28,13 @@ from .preprocess import prepare_faces
 #: Faces per compiled call in evaluation (2 or 4 times as many images with test-time views).
 BATCH_SIZE = 512
 
-#: The zoomed view keeps this share of the face's width and height, centred.
-ZOOM = 0.9
+#: The zoomed view keeps this share of the face's width and height, centred (46 of 48 pixels).
+ZOOM = 0.95
+
+
+def resolve_face_view(face_view: bool | None, zoom_average: bool) -> bool:
+    """Whether the plain face is a view: as given, or (None, the default) only without a zoomed view."""
+    return (not zoom_average) if face_view is None else bool(face_view)
 
 
 def check_views(face_view: bool, zoom_average: bool, zoom: float) -> None:
@@ -34,11 +42,12 @@ def check_views(face_view: bool, zoom_average: bool, zoom: float) -> None:
     if not (face_view or zoom_average):
         raise ValueError("no test-time view left: face_view and zoom_average are both off")
     if not 0.5 <= zoom < 1.0:
-        raise ValueError(f"zoom must be a share of the face between 0.5 and 1 (e.g. 0.9), got {zoom}")
+        raise ValueError(f"zoom must be a share of the face between 0.5 and 1 (e.g. 0.95), got {zoom}")
 
 
-def describe_views(flip_average: bool, zoom_average: bool, face_view: bool = True, zoom: float = ZOOM) -> str:
-    """The view set in words, in `views_of` order: '4 views: face, zoom 90 %, mirrored face, ...'."""
+def describe_views(flip_average: bool, zoom_average: bool, face_view: bool | None = None, zoom: float = ZOOM) -> str:
+    """The view set in words, in `views_of` order: '2 views: zoom 95 %, mirrored zoom 95 %'."""
+    face_view = resolve_face_view(face_view, zoom_average)
     names = (["face"] if face_view else []) + ([f"zoom {100 * zoom:g} %"] if zoom_average else [])
     if flip_average:
         names += [f"mirrored {name}" for name in names]
@@ -59,9 +68,10 @@ def zoom_in(x: np.ndarray, keep: float = ZOOM) -> np.ndarray:
     return out
 
 
-def views_of(x: np.ndarray, flip_average: bool, zoom_average: bool, face_view: bool = True,
+def views_of(x: np.ndarray, flip_average: bool, zoom_average: bool, face_view: bool | None = None,
              zoom: float = ZOOM) -> list[np.ndarray]:
     """The test-time views of a batch: [x] (`face_view`), + zoomed, + the mirror image of each."""
+    face_view = resolve_face_view(face_view, zoom_average)
     check_views(face_view, zoom_average, zoom)
     views = ([x] if face_view else []) + ([zoom_in(x, zoom)] if zoom_average else [])
     if flip_average:
@@ -70,14 +80,15 @@ def views_of(x: np.ndarray, flip_average: bool, zoom_average: bool, face_view: b
 
 
 def predict_view_logits(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
-                        batch_size: int = BATCH_SIZE, zoom_average: bool = True, face_view: bool = True,
-                        zoom: float = ZOOM) -> np.ndarray:
+                        batch_size: int = BATCH_SIZE, zoom_average: bool = True,
+                        face_view: bool | None = None, zoom: float = ZOOM) -> np.ndarray:
     """Logits (views, n, 7) of every test-time view (in `views_of` order) of face crops (any size,
     RGB or gray) or a uint8 (n, 48, 48) array.
 
     Uses one compiled call (`compiled_forward`, ~2 ms overhead) per chunk of `batch_size` faces,
     never `model.predict` (~40 ms overhead per call).
     """
+    face_view = resolve_face_view(face_view, zoom_average)
     check_views(face_view, zoom_average, zoom)
     n_views = (face_view + zoom_average) * (1 + flip_average)
     if len(faces) == 0:
@@ -122,7 +133,7 @@ def compiled_forward(model) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def predict_logits(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
-                   batch_size: int = BATCH_SIZE, zoom_average: bool = True, face_view: bool = True,
+                   batch_size: int = BATCH_SIZE, zoom_average: bool = True, face_view: bool | None = None,
                    zoom: float = ZOOM) -> np.ndarray:
     """Logits (n, 7) averaged over the test-time views (`views_of`, `predict_view_logits`)."""
     return predict_view_logits(model, faces, flip_average, batch_size, zoom_average, face_view, zoom).mean(axis=0)
@@ -130,6 +141,7 @@ def predict_logits(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average
 
 def predict_probabilities(model, faces: Sequence[np.ndarray] | np.ndarray, flip_average: bool = True,
                           temperature: float = 1.0, batch_size: int = BATCH_SIZE,
-                          zoom_average: bool = True, face_view: bool = True, zoom: float = ZOOM) -> np.ndarray:
+                          zoom_average: bool = True, face_view: bool | None = None,
+                          zoom: float = ZOOM) -> np.ndarray:
     """Probabilities (n, 7) over the canonical labels: softmax(predict_logits(...) / temperature)."""
     return softmax(predict_logits(model, faces, flip_average, batch_size, zoom_average, face_view, zoom), temperature)
