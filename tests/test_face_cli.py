@@ -57,6 +57,41 @@ def test_evaluate_runs_either_backend(trained, capsys):
     assert lite["backend"] == "litert" and keras["backend"] == "keras"
     assert lite["accuracy"] == pytest.approx(json.loads(model.with_suffix(".json").read_text())["litert"]["public_test_accuracy"], abs=1e-4)
     assert abs(lite["accuracy"] - keras["accuracy"]) <= 2 / 21  # int8 weights: at most a face or two apart
+    # the training record's PublicTest figures are the Keras model's at the default views and at face + mirror
+    recorded = json.loads(model.with_suffix(".json").read_text())["public_test"]
+    assert recorded["accuracy"] == pytest.approx(keras["accuracy"], abs=1e-4)
+    mirror = run_json(capsys, "evaluate", "face", "--data", str(data), "--model", str(model), "--backend", "keras",
+                      "--no-zoom")
+    assert recorded["accuracy_flip_only"] == pytest.approx(mirror["accuracy"], abs=1e-4)
+
+
+def test_calibration_records_the_default_views(trained, tmp_path, monkeypatch):
+    """The temperature and the recorded accuracy are those of the default views (the zoom and its
+    mirror, views 1 and 3 of face/zoom/mirrors), face + mirror and the face alone beside them."""
+    import shutil
+
+    import numpy as np
+
+    from emofuse.plugins.fer_cnn import commands, predict
+    from emofuse.plugins.fer_cnn.data import load_fer2013
+
+    data, model = trained
+    copy = tmp_path / "face.keras"
+    shutil.copy(model, copy)
+    labels = load_fer2013(data).split("PublicTest").labels
+    right, wrong = np.eye(7)[labels] * 4, np.eye(7)[(labels + 1) % 7] * 4
+    asked = []
+
+    def fake_views(model, images, face_view=None, **kwargs):
+        asked.append(face_view)
+        return np.stack([right, wrong, right, wrong])  # face, zoom, mirrored face, mirrored zoom
+
+    monkeypatch.setattr(predict, "predict_view_logits", fake_views)
+    meta = commands.calibrate(copy, data, "cmd")
+    assert asked == [True]
+    assert meta["public_test"]["accuracy"] == 0.0  # the zoom and its mirror: both wrong
+    assert meta["public_test"]["accuracy_flip_only"] == 1.0 and meta["public_test"]["accuracy_single_view"] == 1.0
+    assert meta["views"] == {"flip_average": True, "zoom_average": True, "face_view": False, "zoom": predict.ZOOM}
 
 
 def test_evaluate_json_counts_match_the_test_split(trained, capsys):
