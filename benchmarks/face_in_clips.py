@@ -66,7 +66,8 @@ def main(argv=None) -> int:
     if args.model is not None and not args.model.is_file():
         parser.error(f"--model {args.model}: no such file")
     try:
-        options = parse_component_options([f"visual-classifier.{item}" for item in args.set]).get("visual_classifier", {})
+        parsed = parse_component_options([f"visual-classifier.{item}" for item in args.set])
+        options = parsed.get("visual_classifier", {})
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
 
@@ -79,12 +80,12 @@ def main(argv=None) -> int:
     from emofuse.plugins.fer_cnn import FerCnnClassifier
 
     t0 = time.time()
-    folder = folder_of(args)
-    specs, faces = plan(Path(args.data), args.clips, args.seed)
-    try:
+    try:  # a bad option is refused before the clip plan is built
         classifier = FerCnnClassifier(args.model, **options)
     except (TypeError, ValueError) as error:
         parser.error(f"--set: {error}")
+    folder = folder_of(args)
+    specs, faces = plan(Path(args.data), args.clips, args.seed)
     candidate = args.model is not None or bool(options)
     model = args.model or classifier.model_path
     truth = np.array([LABELS.index(s.label) for s in specs])
@@ -92,7 +93,10 @@ def main(argv=None) -> int:
     recorder = Recorder(specs, faces, folder, log=log)
     rows = {}
     for style in FACE_STYLES:
-        path = model_evidence(specs, faces, folder, model, style, options) if candidate else recorder.evidence("face", style)
+        if candidate:
+            path = model_evidence(specs, faces, folder, model, style, options)
+        else:
+            path = recorder.evidence("face", style)
         _, arrays = load(path)
         in_clip = clip_verdicts(arrays["clip"], arrays["scores"], [s.clip for s in specs])
         rows[style] = compare(truth, crop, in_clip)

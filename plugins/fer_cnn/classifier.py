@@ -11,7 +11,7 @@ from emofuse.plugins.litert import RECORD_KEY, LiteRTModel, choose_backend, lite
 from emofuse.types import EmotionScores
 
 from .artifacts import load_face_model, read_metadata, resolve_model_path, resolve_precision
-from .predict import ZOOM, check_views, predict_probabilities, resolve_face_view
+from .predict import ZOOM, checked_face_view, predict_probabilities
 
 
 class FerCnnClassifier:
@@ -22,8 +22,9 @@ class FerCnnClassifier:
     of the crop that zoomed view keeps (0.95: 46 of 48 pixels); `face_view`: also score the crop
     as it is (default: only when `zoom_average` is off). The logits of the views are averaged in
     one call; the default 2 views (zoom and mirror) score PublicTest 70.5 %, the face and its
-    mirror 68.7 %, those 4 views with a 0.9 zoom 70.2 % (docs/models.md). `temperature`: divides the logits before the softmax; None uses the temperature
-    stored in the model's metadata (fitted on PublicTest), or 1.0 without one.
+    mirror 68.7 %, those 4 views with a 0.9 zoom 70.2 % (docs/models.md). `temperature`: divides
+    the logits before the softmax; None uses the temperature stored in the model's metadata
+    (fitted on PublicTest), or 1.0 without one.
     `backend`: "auto" (LiteRT when installed and the model's `.tflite` export is up to date, else
     Keras), "litert" or "keras" (see `emofuse.plugins.litert`; LiteRT starts ~5 s sooner, and
     the shipped export's int8 weights run ~3x faster at the same PublicTest accuracy).
@@ -47,8 +48,7 @@ class FerCnnClassifier:
     def __init__(self, model: str | Path | None = None, flip_average: bool = True,
                  temperature: float | None = None, precision: str = "auto", zoom_average: bool = True,
                  backend: str = "auto", face_view: bool | None = None, zoom: float = ZOOM) -> None:
-        face_view = resolve_face_view(face_view, bool(zoom_average))
-        check_views(face_view, bool(zoom_average), float(zoom))
+        face_view = checked_face_view(face_view, bool(zoom_average), float(zoom))
         path = resolve_model_path(model)
         metadata = read_metadata(path)
         labels = tuple(metadata.get("labels", LABELS))

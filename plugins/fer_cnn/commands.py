@@ -222,7 +222,8 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
 
     from .artifacts import load_face_model, write_metadata
     from .data import load_fer2013
-    from .predict import ZOOM, describe_views, fit_temperature, negative_log_likelihood, predict_view_logits
+    from .predict import (ZOOM, checked_face_view, describe_views, fit_temperature, negative_log_likelihood,
+                          predict_view_logits)
     from .preprocess import FACE_SIZE
 
     dataset = load_fer2013(data, skip_bad=skip_bad)
@@ -233,7 +234,8 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
         "input": {"height": FACE_SIZE, "width": FACE_SIZE, "channels": 1, "scale": "gray pixel / 255"},
         "outputs": "logits",
         "parameters": int(model.count_params()),
-        "views": {"flip_average": True, "zoom_average": True, "face_view": False, "zoom": ZOOM},
+        "views": {"flip_average": True, "zoom_average": True, "face_view": checked_face_view(None, True),
+                  "zoom": ZOOM},
         "temperature": 1.0,
         "training": {"command": command, "data": Path(data).name,
                      "training_faces": len(dataset.splits["Training"]) if "Training" in dataset.splits else 0},
@@ -254,7 +256,8 @@ def calibrate(model_path: str | Path, data: str | Path, command: str, skip_bad: 
         temperature = fit_temperature(views, test.labels)
         scores = evaluate_predictions(test.labels, views.argmax(axis=1), LABELS)
         metadata["temperature"] = temperature
-        metadata["temperature_fitted_on"] = f"PublicTest, logits averaged over the default {describe_views(True, True)} (minimum NLL)"
+        metadata["temperature_fitted_on"] = (f"PublicTest, logits averaged over the default "
+                                             f"{describe_views(True, True)} (minimum NLL)")
         metadata["public_test"] = {
             "n": len(test),
             "accuracy": round(scores["accuracy"], 4),
@@ -306,11 +309,10 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from .predict import ZOOM, check_views, describe_views, resolve_face_view
+    from .predict import ZOOM, checked_face_view, describe_views
 
-    face_view = resolve_face_view(args.face_view, not args.no_zoom)
     try:
-        check_views(face_view, not args.no_zoom, args.zoom)
+        face_view = checked_face_view(args.face_view, not args.no_zoom, args.zoom)
     except ValueError as error:
         raise EmofuseError(f"--zoom/--no-zoom/--no-face-view: {error}") from None
     _setup(verbose=not args.json)
@@ -361,7 +363,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     title = f"fer-cnn on {Path(args.data).name} {args.split} ({metrics['n']} faces, {views})"
     if args.report:
         name = f"fer_cnn_{args.split}" + ("_noflip" if args.no_flip else "") + ("_nozoom" if args.no_zoom else "")
-        name += ("_face" if face_view and not args.no_zoom else "") + (f"_zoom{round(100 * args.zoom)}" if args.zoom != ZOOM else "")
+        name += "_face" if face_view and not args.no_zoom else ""
+        name += f"_zoom{round(100 * args.zoom)}" if args.zoom != ZOOM else ""
         for path in write_report(metrics, args.report, name, title):
             log.info("wrote %s", path)
     if args.json:

@@ -32,22 +32,22 @@ BATCH_SIZE = 512
 ZOOM = 0.95
 
 
-def resolve_face_view(face_view: bool | None, zoom_average: bool) -> bool:
-    """Whether the plain face is a view: as given, or (None, the default) only without a zoomed view."""
-    return (not zoom_average) if face_view is None else bool(face_view)
+def checked_face_view(face_view: bool | None, zoom_average: bool, zoom: float = ZOOM) -> bool:
+    """Whether the plain face is a view: as given, or (None, the default) only without a zoomed view.
 
-
-def check_views(face_view: bool, zoom_average: bool, zoom: float) -> None:
-    """ValueError for a view set that scores nothing or a zoom that is not a share of the face."""
+    ValueError for a view set that scores nothing or a zoom that is not a share of the face.
+    """
+    face_view = (not zoom_average) if face_view is None else bool(face_view)
     if not (face_view or zoom_average):
         raise ValueError("no test-time view left: face_view and zoom_average are both off")
     if not 0.5 <= zoom < 1.0:
         raise ValueError(f"zoom must be a share of the face between 0.5 and 1 (e.g. 0.95), got {zoom}")
+    return face_view
 
 
 def describe_views(flip_average: bool, zoom_average: bool, face_view: bool | None = None, zoom: float = ZOOM) -> str:
     """The view set in words, in `views_of` order: '2 views: zoom 95 %, mirrored zoom 95 %'."""
-    face_view = resolve_face_view(face_view, zoom_average)
+    face_view = checked_face_view(face_view, zoom_average, zoom)
     names = (["face"] if face_view else []) + ([f"zoom {100 * zoom:g} %"] if zoom_average else [])
     if flip_average:
         names += [f"mirrored {name}" for name in names]
@@ -71,8 +71,7 @@ def zoom_in(x: np.ndarray, keep: float = ZOOM) -> np.ndarray:
 def views_of(x: np.ndarray, flip_average: bool, zoom_average: bool, face_view: bool | None = None,
              zoom: float = ZOOM) -> list[np.ndarray]:
     """The test-time views of a batch: [x] (`face_view`), + zoomed, + the mirror image of each."""
-    face_view = resolve_face_view(face_view, zoom_average)
-    check_views(face_view, zoom_average, zoom)
+    face_view = checked_face_view(face_view, zoom_average, zoom)
     views = ([x] if face_view else []) + ([zoom_in(x, zoom)] if zoom_average else [])
     if flip_average:
         views += [v[:, :, ::-1] for v in views]
@@ -88,16 +87,15 @@ def predict_view_logits(model, faces: Sequence[np.ndarray] | np.ndarray, flip_av
     Uses one compiled call (`compiled_forward`, ~2 ms overhead) per chunk of `batch_size` faces,
     never `model.predict` (~40 ms overhead per call).
     """
-    face_view = resolve_face_view(face_view, zoom_average)
-    check_views(face_view, zoom_average, zoom)
+    face_view = checked_face_view(face_view, zoom_average, zoom)
     n_views = (face_view + zoom_average) * (1 + flip_average)
     if len(faces) == 0:
         return np.zeros((n_views, 0, model.output_shape[-1]), dtype=np.float64)
     chunks = []
     for start in range(0, len(faces), batch_size):
         x = prepare_faces(faces[start:start + batch_size])
-        out = np.asarray(compiled_forward(model)(np.concatenate(views_of(x, flip_average, zoom_average, face_view, zoom))),
-                         dtype=np.float64)
+        views = np.concatenate(views_of(x, flip_average, zoom_average, face_view, zoom))
+        out = np.asarray(compiled_forward(model)(views), dtype=np.float64)
         chunks.append(out.reshape(n_views, len(x), -1))
     return np.concatenate(chunks, axis=1)
 
