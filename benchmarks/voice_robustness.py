@@ -11,6 +11,7 @@ the model's features, per-utterance normalisation, 2 s windows averaged. The shi
 
 Features per condition are cached beside the training features ($TMPDIR/emofuse-voice-cache;
 they do not depend on the model). Prints accuracy and the drop from clean in points; --json for one object.
+`emofuse evaluate voice --condition all` prints the same table (the model's own trim, its --threads).
 """
 from __future__ import annotations
 
@@ -18,60 +19,9 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
-
-import numpy as np
 
 from emofuse.plugins.ravdess_cnn.conditions import CONDITIONS
-
-BAR_POINTS = 10.0  # issue 17: no condition more than 10 points under clean
-
-
-def robustness(data: str, actors=None, model: str | None = None, conditions=CONDITIONS, threads: int | None = 1,
-               backend: str = "auto", cache_dir: Path | None = None, trim: str | None = None) -> dict:
-    """{'model', 'backend', 'n', 'trim', 'rows': [{condition, accuracy, drop, seconds}]}; drop in points
-    vs clean; `trim` None: the model's own."""
-    from emofuse.plugins.ravdess_cnn.classifier import RavdessCnnClassifier
-    from emofuse.plugins.ravdess_cnn.condition_cache import condition_features
-    from emofuse.plugins.ravdess_cnn.data import find_ravdess
-    from emofuse.plugins.ravdess_cnn.features import normalize
-    from emofuse.plugins.ravdess_cnn.prosody import extractor_from_spec, raw_columns
-    from emofuse.plugins.ravdess_cnn.train import utterance_logits
-
-    index = find_ravdess(data, actors)
-    classifier = RavdessCnnClassifier(model=model, threads=threads, backend=backend)
-    extractor = extractor_from_spec(classifier.feature_spec)
-    raw = raw_columns(classifier.feature_spec)
-    trim = trim or classifier.meta.get("trim", "energy")
-    rows, clean = [], None
-    for condition in conditions:
-        started = time.time()
-        feats = [normalize(f, raw) for f in condition_features(index.files, extractor, condition, cache_dir, trim)]
-        logits = utterance_logits(classifier._model.predict_on_batch, feats, classifier.window_frames)
-        accuracy = float(np.mean(logits.argmax(1) == index.labels))
-        if condition == "clean":
-            clean = accuracy
-        rows.append({"condition": condition, "accuracy": accuracy, "seconds": round(time.time() - started, 1)})
-        print(f"  {condition}: {accuracy:.3f} ({rows[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
-    for row in rows:
-        row["drop"] = None if clean is None else round(100 * (clean - row["accuracy"]), 1)
-    return {"model": str(classifier.model_path), "backend": classifier.backend, "n": len(index.files), "trim": trim,
-            "actors": index.actors, "rows": rows}
-
-
-def format_table(result: dict) -> str:
-    lines = ["| condition | 8-class accuracy | drop vs clean (points) |", "|---|--:|--:|"]
-    for row in result["rows"]:
-        drop = "" if row["drop"] is None or row["condition"] == "clean" else f"{row['drop']:+.1f}"
-        mark = " **(> 10)**" if row["drop"] is not None and row["drop"] > BAR_POINTS else ""
-        lines.append(f"| {row['condition']} | {100 * row['accuracy']:.1f} % | {drop}{mark} |")
-    drops = [r["drop"] for r in result["rows"] if r["drop"] is not None and r["condition"] != "clean"]
-    if drops:
-        worst = max(result["rows"], key=lambda r: -1e9 if r["drop"] is None else r["drop"])
-        lines.append(f"\nworst: {worst['condition']} ({worst['drop']:+.1f} points); mean drop {np.mean(drops):.1f}; "
-                     f"conditions more than {BAR_POINTS:.0f} points under clean: "
-                     f"{sum(d > BAR_POINTS for d in drops)}/{len(drops)}")
-    return "\n".join(lines)
+from emofuse.plugins.ravdess_cnn.robustness import format_robustness, parse_conditions, robustness_table
 
 
 def main(argv=None) -> int:
@@ -88,15 +38,14 @@ def main(argv=None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     started = time.time()
-    result = robustness(args.data, parse_actors(args.actors), args.model, args.conditions.split(","), args.threads,
-                        args.backend, trim=args.trim)
+    result = robustness_table(args.data, parse_actors(args.actors), args.model, parse_conditions(args.conditions),
+                              args.threads, args.backend, trim=args.trim)
     result["wall_seconds"] = round(time.time() - started, 1)
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{result['model']} ({result['backend']}, {result['trim']} trim) on {result['n']} files of actors "
-              f"{args.actors}; {result['wall_seconds']:.0f} s")
-        print(format_table(result))
+        print(format_robustness(result))
+        print(f"wall time {result['wall_seconds']:.0f} s")
     return 0
 
 

@@ -96,6 +96,53 @@ def test_evaluate_unreadable_file_is_a_one_line_error(trained, tmp_path, capsys)
     assert err.startswith("emofuse: error: ") and "03-01-03-01-01-01-05.wav: cannot read audio" in err
 
 
+def _evaluate_json(trained, capsys, *options: str) -> dict:
+    code = main(["evaluate", "voice", "--data", str(trained["data"]), "--model", str(trained["model"]), "--json",
+                 "--actors", "3", "--cache-dir", str(trained["root"] / "cache"), *options])
+    assert code == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_evaluate_under_a_condition_scores_the_files_under_it(trained, capsys):
+    plain = _evaluate_json(trained, capsys)
+    clean = _evaluate_json(trained, capsys, "--condition", "clean")
+    assert plain["condition"] == clean["condition"] == "clean"
+    assert clean["confusion"] == plain["confusion"] and clean["n"] == 8
+    cache = trained["root"] / "cache"
+    assert not list(cache.glob("cond-white5-*.npz"))
+    noisy = _evaluate_json(trained, capsys, "--condition", "white5")
+    assert noisy["condition"] == "white5" and noisy["n"] == 8
+    assert len(list(cache.glob("cond-white5-*.npz"))) == 1      # the files were put under white noise
+
+
+def test_evaluate_condition_list_prints_the_robustness_table(trained, capsys, tmp_path):
+    import pandas as pd
+
+    alone = {c: _evaluate_json(trained, capsys, "--condition", c)["accuracy"] for c in ("clean", "telephone")}
+    table = _evaluate_json(trained, capsys, "--condition", "telephone,clean", "--report", str(tmp_path / "r"))
+    rows = {row["condition"]: row for row in table["rows"]}
+    assert list(rows) == ["telephone", "clean"] and table["n"] == 8 and table["actors"] == [3]
+    assert rows["telephone"]["accuracy"] == pytest.approx(alone["telephone"])
+    assert rows["clean"]["accuracy"] == pytest.approx(alone["clean"])
+    assert rows["telephone"]["drop"] == pytest.approx(100 * (alone["clean"] - alone["telephone"]), abs=0.051)
+    csv = pd.read_csv(tmp_path / "r" / "voice_robustness.csv")
+    assert list(csv["condition"]) == ["telephone", "clean"]
+    code = main(["evaluate", "voice", "--data", str(trained["data"]), "--model", str(trained["model"]),
+                 "--actors", "3", "--cache-dir", str(trained["root"] / "cache"), "--condition", "clean,white5"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "| white5 |" in text and "conditions more than 10 points under clean" in text
+
+
+def test_evaluate_unknown_condition_is_refused_before_any_work(trained, tmp_path, capsys):
+    code = main(["evaluate", "voice", "--data", str(tmp_path / "absent"), "--model", str(trained["model"]),
+                 "--cache-dir", str(tmp_path / "cache"), "--condition", "white5,underwater"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("emofuse: error: --condition white5,underwater: unknown condition underwater")
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "cache").exists()
+
+
 @pytest.fixture(scope="module")
 def classifier(trained):
     from emofuse.plugins.ravdess_cnn import RavdessCnnClassifier

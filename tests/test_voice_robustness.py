@@ -143,3 +143,61 @@ def test_condition_copies_is_checked_before_any_work(tmp_path, capsys, options, 
     assert main(["train", "voice", "--data", str(tmp_path / "absent"), "--output", str(out)] + options) == 1
     assert message in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "emofuse-voice-cache").exists()
+
+
+def test_parse_conditions_takes_all_a_list_or_refuses_in_one_line():
+    from emofuse.errors import EmofuseError
+    from emofuse.plugins.ravdess_cnn.robustness import parse_conditions
+
+    assert parse_conditions("all") == CONDITIONS
+    assert parse_conditions("white5, clean,white5") == ("white5", "clean")
+    for text, message in (("underwater", "unknown condition underwater"), (" , ", "no condition")):
+        with pytest.raises(EmofuseError, match=message) as error:
+            parse_conditions(text)
+        assert str(error.value).startswith(f"--condition {text}: ") and "\n" not in str(error.value)
+
+
+def _rows(*accuracies):
+    names = ("clean", "white5", "reverb")
+    return [{"condition": n, "accuracy": a, "macro_f1": a / 2, "accuracy_7": a, "n": 240, "seconds": 1.0}
+            for n, a in zip(names, accuracies)]
+
+
+def test_drops_are_points_under_the_clean_row_wherever_it_stands():
+    from emofuse.plugins.ravdess_cnn.robustness import add_drops
+
+    rows = _rows(0.60, 0.45, 0.55)
+    add_drops(rows[::-1])
+    assert [r["drop"] for r in rows] == [0.0, 15.0, 5.0]
+    without_clean = _rows(0.60, 0.45, 0.55)[1:]
+    add_drops(without_clean)
+    assert [r["drop"] for r in without_clean] == [None, None]
+
+
+def test_table_marks_the_conditions_past_the_bar_and_counts_them():
+    from emofuse.plugins.ravdess_cnn.robustness import add_drops, format_robustness
+
+    rows = _rows(0.60, 0.499, 0.501)      # 10.1 and 9.9 points under clean
+    add_drops(rows)
+    text = format_robustness({"model": "m.keras", "backend": "litert", "trim": "vad", "n": 240,
+                              "actors": [17, 18, 19, 20], "rows": rows})
+    assert text.splitlines()[0] == "m.keras (litert, vad trim) on 240 files of actors 17-20"
+    lines = {line.split(" |")[0].strip("| "): line for line in text.splitlines() if line.startswith("|")}
+    assert "**(> 10)**" in lines["white5"] and "**(> 10)**" not in lines["reverb"]
+    assert "| 49.9 % | 0.249 | +10.1" in lines["white5"]
+    assert "worst: white5 (+10.1 points); mean drop 10.0; conditions more than 10 points under clean: 1/2" in text
+
+
+def test_table_csv_opens_in_pandas_one_row_per_condition(tmp_path):
+    import pandas as pd
+
+    from emofuse.plugins.ravdess_cnn.robustness import add_drops, write_robustness_csv
+
+    rows = _rows(0.60, 0.45, 0.55)
+    add_drops(rows)
+    path = write_robustness_csv({"rows": rows}, tmp_path / "out" / "voice_robustness.csv")
+    table = pd.read_csv(path)
+    assert list(table["condition"]) == ["clean", "white5", "reverb"]
+    assert list(table["drop_points"]) == [0.0, 15.0, 5.0] and list(table["accuracy"]) == [0.60, 0.45, 0.55]
+    assert list(table.columns) == ["condition", "accuracy", "macro_f1", "accuracy_7", "drop_points", "n", "seconds"]
+    assert [p.name for p in path.parent.iterdir()] == ["voice_robustness.csv"]    # no temp file left

@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 from emofuse.errors import DatasetError, EmofuseError
 from emofuse.extras import require_tensorflow
 
-from .conditions import CONDITION_COPIES
+from .conditions import CONDITION_COPIES, CONDITIONS
+from .robustness import parse_conditions
 
 TRAIN_HELP = "train the ravdess-cnn voice model on RAVDESS speech (validation actors held out)"
 EVALUATE_HELP = "8-class and 7-class accuracy, macro-F1 and confusion matrix of the voice model on RAVDESS"
@@ -21,7 +23,9 @@ Training needs TensorFlow: pip install "emofuse[train]"."""
 EVALUATE_EXAMPLES = """\
 examples:
   emofuse evaluate voice --data ravdess/ --actors 19-20                the shipped model's held-out actors
-  emofuse evaluate voice --data ravdess/ --model mine.keras --report out/"""
+  emofuse evaluate voice --data ravdess/ --model mine.keras --report out/
+  emofuse evaluate voice --data ravdess/ --actors 17-20 --condition white5     under one recording condition
+  emofuse evaluate voice --data ravdess/ --actors 17-20 --condition all        the robustness table"""
 
 DEFAULT_OUTPUT = "ravdess_cnn.keras"
 
@@ -95,22 +99,29 @@ def add_evaluate_arguments(parser) -> None:
     parser.add_argument("--report", metavar="DIR", help="also write the confusion matrix PNG, report and metrics")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
     parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
+    parser.add_argument("--condition", metavar="NAME", default=None,
+                        help=f"put every file under this recording condition first ({', '.join(CONDITIONS)}); "
+                             "a comma list or 'all' prints the robustness table instead: accuracy, macro-F1 and "
+                             "drop from clean per condition (--report then writes voice_robustness.csv)")
 
 
 def run_evaluate(args) -> int:
     from .data import format_actors, parse_actors
     from .evaluate import evaluate_voice_model
 
-    metrics = evaluate_voice_model(args.data, actors=parse_actors(args.actors), model=args.model,
-                                   cache_dir=args.cache_dir, threads=args.threads)
-    overlap = sorted(set(metrics["actors"]) & set(metrics["model_train_actors"]))
-    if overlap:
-        print(f"emofuse: warning: actors {format_actors(overlap)} were in the model's training set; "
-              "their accuracy is not a held-out measure", file=sys.stderr)
+    actors = parse_actors(args.actors)
+    conditions = parse_conditions(args.condition) if args.condition is not None else ()
+    if len(conditions) > 1:
+        return _run_robustness(args, actors, conditions)
+    condition = conditions[0] if conditions else None
+    metrics = evaluate_voice_model(args.data, actors=actors, model=args.model,
+                                   cache_dir=args.cache_dir, threads=args.threads, condition=condition)
+    _warn_if_trained_on(metrics)
     if args.report:
         from emofuse.evaluation import write_report
 
-        title = f"ravdess-cnn, actors {format_actors(metrics['actors'])}: accuracy {metrics['accuracy']:.1%}"
+        title = (f"ravdess-cnn, actors {format_actors(metrics['actors'])}{_under(condition)}: "
+                 f"accuracy {metrics['accuracy']:.1%}")
         for path in write_report(metrics, args.report, "voice", title):
             print(f"wrote {path}", file=sys.stderr)
     if args.json:
@@ -118,9 +129,43 @@ def run_evaluate(args) -> int:
     else:
         from emofuse.evaluation import format_report
 
-        print(format_report(metrics, f"ravdess-cnn on {metrics['n']} files of actors {format_actors(metrics['actors'])}"))
+        print(format_report(metrics, f"ravdess-cnn on {metrics['n']} files of actors "
+                                     f"{format_actors(metrics['actors'])}{_under(condition)}"))
         print(f"\n7-class accuracy (calm -> neutral): {metrics['accuracy_7']:.3f}")
     return 0
+
+
+def _run_robustness(args, actors, conditions) -> int:
+    """`evaluate voice --condition LIST|all`: the robustness table (text, --json, --report CSV)."""
+    from .robustness import format_robustness, robustness_table, write_robustness_csv
+
+    if args.report:
+        from emofuse.atomic import check_writable
+
+        check_writable(Path(args.report) / "voice_robustness.csv")
+    result = robustness_table(args.data, actors, args.model, conditions, threads=args.threads,
+                              cache_dir=args.cache_dir)
+    _warn_if_trained_on(result)
+    if args.report:
+        print(f"wrote {write_robustness_csv(result, Path(args.report) / 'voice_robustness.csv')}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_robustness(result))
+    return 0
+
+
+def _warn_if_trained_on(result: dict) -> None:
+    from .data import format_actors
+
+    overlap = sorted(set(result["actors"]) & set(result["model_train_actors"]))
+    if overlap:
+        print(f"emofuse: warning: actors {format_actors(overlap)} were in the model's training set; "
+              "their accuracy is not a held-out measure", file=sys.stderr)
+
+
+def _under(condition: str | None) -> str:
+    return f" under {condition}" if condition else ""
 
 
 def _condition_copies(args) -> int:
