@@ -158,7 +158,7 @@ def test_parse_conditions_takes_all_a_list_or_refuses_in_one_line():
 
 
 def _rows(*accuracies):
-    names = ("clean", "white5", "reverb")
+    names = ("clean", "white5", "reverb", "telephone")
     return [{"condition": n, "accuracy": a, "macro_f1": a / 2, "accuracy_7": a, "n": 240, "seconds": 1.0}
             for n, a in zip(names, accuracies)]
 
@@ -177,15 +177,17 @@ def test_drops_are_points_under_the_clean_row_wherever_it_stands():
 def test_table_marks_the_conditions_past_the_bar_and_counts_them():
     from emofuse.plugins.ravdess_cnn.robustness import add_drops, format_robustness
 
-    rows = _rows(0.60, 0.499, 0.501)      # 10.1 and 9.9 points under clean
+    rows = _rows(0.60, 0.499, 0.501, 0.50)      # 10.1, 9.9 and 10.0 points under clean
     add_drops(rows)
+    assert [r["drop"] for r in rows] == [0.0, 10.1, 9.9, 10.0]
     text = format_robustness({"model": "m.keras", "backend": "litert", "trim": "vad", "n": 240,
                               "actors": [17, 18, 19, 20], "rows": rows})
     assert text.splitlines()[0] == "m.keras (litert, vad trim) on 240 files of actors 17-20"
     lines = {line.split(" |")[0].strip("| "): line for line in text.splitlines() if line.startswith("|")}
-    assert "**(> 10)**" in lines["white5"] and "**(> 10)**" not in lines["reverb"]
+    assert "**(> 10)**" in lines["white5"]
+    assert "**(> 10)**" not in lines["reverb"] and "**(> 10)**" not in lines["telephone"]   # 10.0 is not past 10
     assert "| 49.9 % | 0.249 | +10.1" in lines["white5"]
-    assert "worst: white5 (+10.1 points); mean drop 10.0; conditions more than 10 points under clean: 1/2" in text
+    assert "worst: white5 (+10.1 points); mean drop 10.0; conditions more than 10 points under clean: 1/3" in text
 
 
 def test_table_csv_opens_in_pandas_one_row_per_condition(tmp_path):
