@@ -88,3 +88,22 @@ def test_shipped_model_reproduces_its_figures_on_actors_17_to_20():
     assert re.search(r"(\d+\.\d) % \(7-class (\d+\.\d) %\)", row).groups() == (f"{eight}", f"{seven}")
     models = (REPO / "docs" / "models.md").read_text()
     assert f"8-class accuracy **{eight} %**" in models and f"**7-class accuracy {seven} %**" in models
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_shipped_model_reproduces_the_robustness_table_of_the_docs():
+    """Two rows of docs/models.md's robustness table (the shipped column: accuracy, drop) come
+    out of `emofuse evaluate voice --condition` as stated (about a minute with no feature cache)."""
+    if not RAVDESS_DIR.is_dir():
+        pytest.skip(f"needs the RAVDESS development copy at {RAVDESS_DIR}")
+    from emofuse.plugins.ravdess_cnn.robustness import robustness_table
+
+    from .conftest import REPO
+
+    result = robustness_table(RAVDESS_DIR, [17, 18, 19, 20], conditions=("clean", "white5", "pitch-2"))
+    measured = {row["condition"]: (f"{100 * row['accuracy']:.1f} %", f"{row['drop']:.1f}") for row in result["rows"]}
+    lines = (REPO / "docs" / "models.md").read_text().splitlines()
+    for condition, docs_name in (("white5", "| white noise 5 dB "), ("pitch-2", "| pitch −2 semitones ")):
+        cells = [cell.strip().strip("*") for cell in next(line for line in lines if line.startswith(docs_name)).split("|")]
+        assert tuple(cells[-3:-1]) == measured[condition], condition   # the last column pair: shipped
