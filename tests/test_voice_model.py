@@ -144,6 +144,60 @@ def test_evaluate_unknown_condition_is_refused_before_any_work(trained, tmp_path
 
 
 @pytest.fixture(scope="module")
+def second(trained):
+    """A second tiny model on the same data, another seed."""
+    out = trained["root"] / "model" / "voice_b.keras"
+    args = [a for a in trained["args"]]
+    args[args.index("--seed") + 1] = "4"
+    args[args.index("--output") + 1] = str(out)
+    args[args.index("--checkpoint-dir") + 1] = str(trained["root"] / "ckpt_b")
+    assert main(args) == 0
+    return out
+
+
+def _raw_logits(path, x):
+    """The saved model's logits on `x` with its temperature taken out."""
+    from emofuse.plugins.ravdess_cnn.model import load_voice_model
+
+    return np.asarray(load_voice_model(path)(x)) * json.loads(path.with_suffix(".json").read_text())["temperature"]
+
+
+def test_combine_gives_every_network_an_equal_share(trained, second, capsys):
+    out = trained["root"] / "model" / "both.keras"
+    code = main(["train", "voice", "--data", str(trained["data"]), "--combine", str(trained["model"]), str(second),
+                 "--output", str(out), "--cache-dir", str(trained["root"] / "cache")])
+    assert code == 0
+    assert "2 networks" in capsys.readouterr().out and out.with_suffix(".tflite").is_file()
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["members"] == 2 and [m["model"] for m in meta["combined_from"]] == [str(trained["model"]), str(second)]
+    x = np.random.default_rng(0).standard_normal((2, 100, meta["feature_spec"]["n_features"])).astype(np.float32)
+    expected = (_raw_logits(trained["model"], x) + _raw_logits(second, x)) / 2
+    np.testing.assert_allclose(_raw_logits(out, x), expected, rtol=1e-4, atol=1e-4)
+    # the recorded accuracy and temperature are those of the saved ensemble on the validation actor
+    from emofuse.plugins.ravdess_cnn.evaluate import evaluate_voice_model
+
+    again = evaluate_voice_model(trained["data"], actors=[3], model=out, cache_dir=trained["root"] / "cache")
+    assert again["accuracy"] == pytest.approx(meta["val_accuracy"], abs=1e-9)
+
+
+def test_combine_refuses_models_that_do_not_fit_together(trained, second, tmp_path, capsys):
+    other = tmp_path / "other.keras"
+    other.write_bytes(second.read_bytes())
+    meta = json.loads(second.with_suffix(".json").read_text())
+    other.with_suffix(".json").write_text(json.dumps({**meta, "window_frames": meta["window_frames"] + 1}))
+    out = tmp_path / "c.keras"
+    cases = [([str(trained["model"]), str(other)], f"--combine {other}: its window_frames differs"),
+             ([str(trained["model"]), str(tmp_path / "absent.keras")], "absent.keras: no such model file"),
+             ([str(trained["model"])], "--combine needs at least two networks, got 1")]
+    for models, message in cases:
+        code = main(["train", "voice", "--data", str(trained["data"]), "--combine", *models, "--output", str(out),
+                     "--cache-dir", str(trained["root"] / "cache")])
+        err = capsys.readouterr().err
+        assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
+        assert not out.exists()
+
+
+@pytest.fixture(scope="module")
 def classifier(trained):
     from emofuse.plugins.ravdess_cnn import RavdessCnnClassifier
 

@@ -18,6 +18,7 @@ TRAIN_EXAMPLES = """\
 examples:
   emofuse train voice --data ravdess/ -o mine.keras
   emofuse analyze talk.mp4 --set audio-classifier.model=mine.keras     use the trained model
+  emofuse train voice --data ravdess/ --combine a.keras b.keras -o ab.keras    one model of both ensembles
 
 Training needs TensorFlow: pip install "emofuse[train]"."""
 EVALUATE_EXAMPLES = """\
@@ -60,11 +61,17 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--tiny", action="store_true", help="a tiny network and 1 s crops (smoke tests)")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
     parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
+    parser.add_argument("--combine", nargs="+", metavar="MODEL",
+                        help="do not train: put every network of these trained .keras models (same features, "
+                             "trim and shape) into one model saved as --output, equal shares, the temperature "
+                             "refitted on their validation actors under --data")
 
 
 def run_train(args) -> int:
-    from .data import format_actors, parse_actors
-    from .train import train_voice_model
+    from emofuse.plugins.litert import export_litert
+
+    from .data import format_actors
+    from .model import load_voice_model
 
     require_tensorflow("emofuse train voice")
     _log_to_stderr()
@@ -72,22 +79,31 @@ def run_train(args) -> int:
         raise DatasetError("--epochs and --members must be at least 1")
     if not str(args.output).endswith(".keras"):
         raise EmofuseError(f"--output {args.output}: the model file name must end in .keras")
-    meta = train_voice_model(
+    if args.combine:
+        from .combine import combine_voice_models
+
+        meta = combine_voice_models(args.combine, args.data, args.output, cache_dir=args.cache_dir)
+    else:
+        meta = _train(args)
+    tflite = export_litert(args.output, load_voice_model(args.output))  # float32: the same numbers
+    accuracy = meta["val_accuracy"]
+    print(f"wrote {tflite} (LiteRT export) and {args.output} (trained on actors {format_actors(meta['train_actors'])}, "
+          f"{meta['n_train']} files; {meta['members']} networks; validation actors "
+          f"{format_actors(meta['val_actors']) or 'none'}: accuracy {'n/a' if accuracy is None else f'{accuracy:.3f}'}; "
+          f"{meta['wall_seconds']:.0f} s)")
+    return 0
+
+
+def _train(args) -> dict:
+    from .data import parse_actors
+    from .train import train_voice_model
+
+    return train_voice_model(
         args.data, args.output, val_actors=parse_actors(args.val_actors), epochs=args.epochs, seed=args.seed,
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
         augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads, features=args.features,
         trim=args.trim, condition_copies=_condition_copies(args),
     )
-    from emofuse.plugins.litert import export_litert
-
-    from .model import load_voice_model
-
-    tflite = export_litert(args.output, load_voice_model(args.output))  # float32: the same numbers
-    accuracy = meta["val_accuracy"]
-    print(f"wrote {tflite} (LiteRT export) and {args.output} (trained on actors {format_actors(meta['train_actors'])}, "
-          f"{meta['n_train']} files; validation actors {format_actors(meta['val_actors']) or 'none'}: "
-          f"accuracy {'n/a' if accuracy is None else f'{accuracy:.3f}'}; {meta['wall_seconds']:.0f} s)")
-    return 0
 
 
 def add_evaluate_arguments(parser) -> None:
