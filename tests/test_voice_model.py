@@ -149,6 +149,7 @@ def second(trained):
     out = trained["root"] / "model" / "voice_b.keras"
     args = [a for a in trained["args"]]
     args[args.index("--seed") + 1] = "4"
+    args[args.index("--epochs") + 1] = "2"          # a schedule may differ, the network's shape may not
     args[args.index("--output") + 1] = str(out)
     args[args.index("--checkpoint-dir") + 1] = str(trained["root"] / "ckpt_b")
     assert main(args) == 0
@@ -186,7 +187,11 @@ def test_combine_refuses_models_that_do_not_fit_together(trained, second, tmp_pa
     meta = json.loads(second.with_suffix(".json").read_text())
     other.with_suffix(".json").write_text(json.dumps({**meta, "window_frames": meta["window_frames"] + 1}))
     out = tmp_path / "c.keras"
+    wider = tmp_path / "wider.keras"
+    wider.write_bytes(second.read_bytes())
+    wider.with_suffix(".json").write_text(json.dumps({**meta, "config": {**meta["config"], "dense": 9}}))
     cases = [([str(trained["model"]), str(other)], f"--combine {other}: its window_frames differs"),
+             ([str(trained["model"]), str(wider)], f"--combine {wider}: its config differs"),
              ([str(trained["model"]), str(tmp_path / "absent.keras")], "absent.keras: no such model file"),
              ([str(trained["model"])], "--combine needs at least two networks, got 1")]
     for models, message in cases:

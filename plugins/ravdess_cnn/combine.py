@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 #: What the networks of combined models must share (their `.json` keys).
 SHARED_KEYS = ("feature_spec", "trim", "window_frames", "config", "labels", "train_actors", "val_actors")
+#: The keys of `config` that shape a network (the others, epochs or learning rate, may differ).
+SHAPE_KEYS = ("widths", "dense", "dropout", "frames")
 
 
 def combine_voice_models(models: Sequence[str | Path], data: str | Path, output: str | Path,
@@ -39,7 +41,7 @@ def combine_voice_models(models: Sequence[str | Path], data: str | Path, output:
     started = time.time()
     metas = [_metadata(path) for path in models]
     for path, meta in zip(models[1:], metas[1:]):
-        differs = [key for key in SHARED_KEYS if meta.get(key) != metas[0].get(key)]
+        differs = [key for key in SHARED_KEYS if _shared(meta, key) != _shared(metas[0], key)]
         if differs:
             raise DatasetError(f"--combine {path}: its {differs[0]} differs from {models[0]}'s; only models with "
                                "the same features, trim, window, network shape and actors can be combined")
@@ -78,6 +80,12 @@ def combine_voice_models(models: Sequence[str | Path], data: str | Path, output:
              format_actors(first.get("val_actors", [])) or "none",
              "n/a" if val_accuracy is None else f"{val_accuracy:.3f}", temperature)
     return meta
+
+
+def _shared(meta: dict, key: str):
+    """What of `meta[key]` combined models must agree on (of `config`, only the network's shape)."""
+    value = meta.get(key)
+    return {k: value.get(k) for k in SHAPE_KEYS} if key == "config" and isinstance(value, dict) else value
 
 
 def _metadata(path: str | Path) -> dict:
