@@ -59,6 +59,9 @@ def add_train_arguments(parser) -> None:
                              "the loudest frame, the shipped model's) or vad (first to last speech of the "
                              "Silero detector, noise-only edges too); evaluation reads it from the model")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and 1 s crops (smoke tests)")
+    parser.add_argument("--width-scale", type=float, default=1.0, metavar="F",
+                        help="every conv block's channels and the dense head F times as wide (default 1: the "
+                             "shipped network, 64/96/128 channels, 128 units)")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
     parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
     parser.add_argument("--combine", nargs="+", metavar="MODEL",
@@ -77,6 +80,8 @@ def run_train(args) -> int:
     _log_to_stderr()
     if args.epochs < 1 or args.members < 1:
         raise DatasetError("--epochs and --members must be at least 1")
+    if args.width_scale <= 0:
+        raise EmofuseError(f"--width-scale {args.width_scale:g}: must be above 0")
     if not str(args.output).endswith(".keras"):
         raise EmofuseError(f"--output {args.output}: the model file name must end in .keras")
     if args.combine:
@@ -102,7 +107,7 @@ def _train(args) -> dict:
         args.data, args.output, val_actors=parse_actors(args.val_actors), epochs=args.epochs, seed=args.seed,
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
         augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads, features=args.features,
-        trim=args.trim, condition_copies=_condition_copies(args),
+        trim=args.trim, condition_copies=_condition_copies(args), width_scale=args.width_scale,
     )
 
 

@@ -230,6 +230,7 @@ def train_voice_model(
     condition_copies: int = CONDITION_COPIES,
     features: str = "mfcc",
     trim: str = "energy",
+    width_scale: float = 1.0,
 ) -> dict:
     """Train on every actor of `data` except `val_actors`; save the ensemble to `output` (+ `.json`).
 
@@ -238,6 +239,7 @@ def train_voice_model(
     copies), "conditions" (those plus `condition_copies` random-condition copies), False/"none".
     `features`: "mfcc" or "mfcc+prosody" (the shipped model's; see `extractor_for_training`).
     `trim`: how utterances are trimmed (`features.TRIMS`), recorded in the metadata for evaluation.
+    `width_scale`: every conv block's channels and the dense head's units times this (1: the shipped shape).
     Returns the metadata written beside the model.
     """
     mode = {True: "default", False: "none"}.get(augment, augment) if isinstance(augment, bool) else augment
@@ -260,6 +262,7 @@ def train_voice_model(
     cfg = TrainConfig(epochs=epochs)
     if tiny:
         cfg = dataclasses.replace(cfg, widths=TINY_WIDTHS, dense=8, frames=100, batch_size=8)
+    cfg = scaled_config(cfg, width_scale)
     extractor = extractor_for_training(features)
     raw = raw_columns(extractor.feature_spec)
     log.info("features for %d training files and %d validation files (augmentation: %s)", len(train_index),
@@ -313,6 +316,16 @@ def train_voice_model(
              format_actors(val_index.actors) or "none", "n/a" if val_accuracy is None else f"{val_accuracy:.3f}",
              temperature)
     return meta
+
+
+def scaled_config(cfg: TrainConfig, width_scale: float) -> TrainConfig:
+    """`cfg` with every conv width and the dense head `width_scale` times as wide (at least 1 channel)."""
+    if width_scale <= 0:
+        raise DatasetError(f"--width-scale {width_scale}: must be above 0")
+    if width_scale == 1.0:
+        return cfg
+    return dataclasses.replace(cfg, widths=tuple(max(1, round(w * width_scale)) for w in cfg.widths),
+                               dense=max(1, round(cfg.dense * width_scale)))
 
 
 def save_model(members, n_features: int, cfg: TrainConfig, temperature: float, meta: dict,
