@@ -202,6 +202,27 @@ def test_combine_refuses_models_that_do_not_fit_together(trained, second, tmp_pa
         assert not out.exists()
 
 
+def test_width_scale_widens_every_block_and_the_head(trained, tmp_path):
+    from emofuse.plugins.ravdess_cnn.model import load_voice_model
+
+    out = tmp_path / "wide.keras"
+    args = [a for a in trained["args"]]
+    args[args.index("--output") + 1] = str(out)
+    args[args.index("--checkpoint-dir") + 1] = str(tmp_path / "ckpt")
+    assert main(args + ["--width-scale", "2"]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["config"]["widths"] == [16, 16] and meta["config"]["dense"] == 16     # --tiny: 8, 8 and 8
+    member = next(layer for layer in load_voice_model(out).layers if layer.name == "member0")
+    assert member.get_layer("b1_conv1").filters == 16 and member.get_layer("head_dense").units == 16
+
+
+def test_width_scale_must_be_positive(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    out = tmp_path / "m.keras"
+    assert main(["train", "voice", "--data", str(tmp_path), "--width-scale", "0", "--output", str(out)]) == 1
+    assert "--width-scale 0: must be above 0" in capsys.readouterr().err and not out.exists()
+
+
 @pytest.fixture(scope="module")
 def classifier(trained):
     from emofuse.plugins.ravdess_cnn import RavdessCnnClassifier
