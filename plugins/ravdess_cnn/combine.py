@@ -34,7 +34,6 @@ def combine_voice_models(models: Sequence[str | Path], data: str | Path, output:
 
     from .cache import file_features
     from .features import normalize
-    from .model import load_voice_model
     from .prosody import extractor_from_spec, raw_columns
     from .train import TrainConfig, save_model, utterance_logits
 
@@ -45,7 +44,7 @@ def combine_voice_models(models: Sequence[str | Path], data: str | Path, output:
         if differs:
             raise DatasetError(f"--combine {path}: its {differs[0]} differs from {models[0]}'s; only models with "
                                "the same features, trim, window, network shape and actors can be combined")
-    networks = [network for path in models for network in _networks(path, load_voice_model, keras)]
+    networks = [network for path in models for network in _networks(path)]
     if len(networks) < 2:
         raise DatasetError(f"--combine needs at least two networks, got {len(networks)} in "
                            f"{', '.join(map(str, models))}")
@@ -100,10 +99,14 @@ def _metadata(path: str | Path) -> dict:
     return meta
 
 
-def _networks(path: str | Path, load, keras) -> list:
+def _networks(path: str | Path) -> list:
     """The networks inside the saved ensemble `path` (a clear error when it cannot be loaded)."""
+    import keras
+
+    from .model import load_voice_model
+
     try:
-        model = load(path)
+        model = load_voice_model(path)
     except (OSError, ValueError, KeyError) as exc:
         raise DatasetError(f"--combine {path}: cannot load the model ({exc})") from exc
     return [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]

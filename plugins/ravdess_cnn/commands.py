@@ -80,8 +80,6 @@ def run_train(args) -> int:
     _log_to_stderr()
     if args.epochs < 1 or args.members < 1:
         raise DatasetError("--epochs and --members must be at least 1")
-    if args.width_scale <= 0:
-        raise EmofuseError(f"--width-scale {args.width_scale:g}: must be above 0")
     if not str(args.output).endswith(".keras"):
         raise EmofuseError(f"--output {args.output}: the model file name must end in .keras")
     if args.combine:

@@ -247,6 +247,8 @@ def train_voice_model(
         raise DatasetError(f"unknown augmentation {augment!r}; choose from {', '.join(AUGMENT_MODES)}")
     if trim not in TRIMS:
         raise DatasetError(f"unknown trim {trim!r}; choose from {', '.join(TRIMS)}")
+    if width_scale <= 0:
+        raise DatasetError(f"--width-scale {width_scale:g}: must be above 0")
     set_threads(threads)
     import keras
 
@@ -320,8 +322,6 @@ def train_voice_model(
 
 def scaled_config(cfg: TrainConfig, width_scale: float) -> TrainConfig:
     """`cfg` with every conv width and the dense head `width_scale` times as wide (at least 1 channel)."""
-    if width_scale <= 0:
-        raise DatasetError(f"--width-scale {width_scale}: must be above 0")
     if width_scale == 1.0:
         return cfg
     return dataclasses.replace(cfg, widths=tuple(max(1, round(w * width_scale)) for w in cfg.widths),
