@@ -41,7 +41,8 @@ def train_command(args, fold: str) -> list[str]:
            "--epochs", str(args.epochs), "--members", str(args.members), "--seed", str(args.seed),
            "--augment", args.augment, "--features", args.features, "--trim", args.trim,
            "--output", str(d / "ravdess_cnn.keras"),
-           "--checkpoint-dir", str(d / "ckpt"), "--resume", "--threads", str(args.threads)]
+           "--checkpoint-dir", str(d / "ckpt"), "--resume", "--threads", str(args.threads),
+           "--width-scale", str(args.width_scale)]
     if args.cache_dir:
         cmd += ["--cache-dir", str(args.cache_dir)]
     if args.augment == "conditions":
@@ -57,6 +58,7 @@ def finished(args, fold: str) -> bool:
     meta = json.loads(meta_path.read_text())
     return (meta.get("members") == args.members and meta.get("epochs") == args.epochs
             and meta.get("features", "mfcc") == args.features and meta.get("trim", "energy") == args.trim
+            and meta.get("width_scale", 1.0) == args.width_scale
             and (args.augment != "conditions" or meta.get("condition_copies", CONDITION_COPIES) == args.condition_copies))
 
 
@@ -126,6 +128,8 @@ def main(argv=None) -> int:
     parser.add_argument("--trim", choices=("energy", "vad"), default="energy")
     parser.add_argument("--condition-copies", type=int, default=CONDITION_COPIES,
                         help=f"random-condition copies per file with --augment conditions (default {CONDITION_COPIES})")
+    parser.add_argument("--width-scale", type=float, default=1.0, metavar="F",
+                        help="every conv block and the dense head F times as wide (default 1: the shipped shape)")
     parser.add_argument("--jobs", type=int, default=1, help="folds trained at once (one TensorFlow thread each)")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads per fold")
     parser.add_argument("--cache-dir", type=Path)

@@ -305,6 +305,7 @@ def train_voice_model(
         "members": members,
         "seed": seed,
         "epochs": epochs,
+        "width_scale": width_scale,
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
         "augmentations": variants[1:] + [f"conditions ({len(copies)} random-condition copies)"] * bool(copies),
         "condition_copies": len(copies),
