@@ -179,6 +179,27 @@ def test_combine_gives_every_network_an_equal_share(trained, second, capsys):
 
     again = evaluate_voice_model(trained["data"], actors=[3], model=out, cache_dir=trained["root"] / "cache")
     assert again["accuracy"] == pytest.approx(meta["val_accuracy"], abs=1e-9)
+    assert meta["temperature"] == pytest.approx(_refitted_temperature(out, trained["data"], trained["root"] / "cache"),
+                                                rel=1e-3)
+
+
+def _refitted_temperature(path, data, cache):
+    """The temperature fitted again on the saved model's raw logits over its validation actors."""
+    from emofuse.calibration import fit_temperature
+    from emofuse.plugins.ravdess_cnn.cache import file_features
+    from emofuse.plugins.ravdess_cnn.data import find_ravdess
+    from emofuse.plugins.ravdess_cnn.features import normalize
+    from emofuse.plugins.ravdess_cnn.model import load_voice_model
+    from emofuse.plugins.ravdess_cnn.prosody import extractor_from_spec, raw_columns
+    from emofuse.plugins.ravdess_cnn.train import utterance_logits
+
+    meta = json.loads(path.with_suffix(".json").read_text())
+    model, spec = load_voice_model(path), meta["feature_spec"]
+    val = find_ravdess(data, meta["val_actors"])
+    feats = file_features(val.files, extractor_from_spec(spec), ("orig",), cache, meta["trim"])["orig"]
+    logits = utterance_logits(lambda x: np.asarray(model(x)) * meta["temperature"],
+                              [normalize(f, raw_columns(spec)) for f in feats], meta["window_frames"])
+    return fit_temperature(logits, val.labels)
 
 
 def test_combine_refuses_models_that_do_not_fit_together(trained, second, tmp_path, capsys):
