@@ -233,6 +233,7 @@ def test_width_scale_widens_every_block_and_the_head(trained, tmp_path):
     assert main(args + ["--width-scale", "2"]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["config"]["widths"] == [16, 16] and meta["config"]["dense"] == 16     # --tiny: 8, 8 and 8
+    assert meta["width_scale"] == 2 and json.loads(trained["model"].with_suffix(".json").read_text())["width_scale"] == 1
     member = next(layer for layer in load_voice_model(out).layers if layer.name == "member0")
     assert member.get_layer("b1_conv1").filters == 16 and member.get_layer("head_dense").units == 16
 
