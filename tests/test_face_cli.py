@@ -178,6 +178,31 @@ def test_init_from_starts_a_new_run_from_a_trained_model(trained, tmp_path, caps
     assert code == 1 and "cannot load the model to start from" in err and err.count("\n") == 1
 
 
+def test_width_scale_widens_every_block_and_the_head(trained, tmp_path, capsys):
+    import keras
+
+    data, _ = trained
+    out = tmp_path / "wide.keras"
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(out), *TINY_TRAIN,
+                           "--width-scale", "1.5")
+    assert code == 0, err
+    network = keras.models.load_model(out, compile=False)
+    assert [network.get_layer(f"b{i}_conv{j}").filters for i in (0, 1) for j in (0, 1)] == [12, 12, 24, 24]  # --tiny: 8, 16
+    assert network.get_layer("head_dense").units == 24                                                     # --tiny: 16
+    assert "--width-scale 1.5" in json.loads(out.with_suffix(".json").read_text())["training"]["command"]
+
+
+def test_width_scale_is_checked_before_any_work(trained, tmp_path, capsys):
+    data, model = trained
+    for extra, message in ((("--width-scale", "0"), "--width-scale must be above 0, got 0"),
+                           (("--width-scale", "2", "--init-from", str(model)),
+                            f"--width-scale cannot be used with --init-from: the network's shape comes from {model}")):
+        out = tmp_path / "refused.keras"
+        code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(out), *TINY_TRAIN, *extra)
+        assert code == 1 and message in err and err.count("\n") == 1
+        assert not out.exists() and not out.with_suffix(".ckpt").exists()
+
+
 def test_train_and_evaluate_on_image_folders(tmp_path, capsys):
     root = tiny_folders(tmp_path / "fer", n_train=35, n_test=14, size=64)
     model = tmp_path / "folder.keras"

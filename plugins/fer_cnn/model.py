@@ -5,8 +5,17 @@ from emofuse.labels import LABELS
 
 from .preprocess import FACE_SIZE
 
+#: The shipped network's conv block widths and dense head units.
+WIDTHS: tuple[int, ...] = (32, 64, 128, 256)
+DENSE = 256
 
-def build_face_model(widths: tuple[int, ...] = (32, 64, 128, 256), dropout: float = 0.3, dense: int = 256,
+
+def scaled_shape(widths: tuple[int, ...], dense: int, scale: float) -> dict:
+    """`widths` and `dense` `scale` times as wide (at least 1 each), as build_face_model's keywords."""
+    return {"widths": tuple(max(1, round(w * scale)) for w in widths), "dense": max(1, round(dense * scale))}
+
+
+def build_face_model(widths: tuple[int, ...] = WIDTHS, dropout: float = 0.3, dense: int = DENSE,
                      name: str = "fer_cnn"):
     """Double 3x3 conv blocks with batch norm and max pooling, global pooling, a small dense head.
 

@@ -12,7 +12,7 @@ from emofuse.errors import DatasetError
 from emofuse.labels import LABELS
 
 from .data import load_fer2013
-from .model import architecture_of, build_ensemble, build_face_model, members_of, rebuild
+from .model import DENSE, WIDTHS, architecture_of, build_ensemble, build_face_model, members_of, rebuild
 from .preprocess import FACE_SIZE, prepare_faces
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,8 @@ def train_face_model(
     mixed_precision: bool = False,
     limit: int | None = None,
     skip_bad: bool = False,
-    widths: tuple[int, ...] = (32, 64, 128, 256),
-    dense: int = 256,
+    widths: tuple[int, ...] = WIDTHS,
+    dense: int = DENSE,
     init_from: str | Path | None = None,
     cutmix_probability: float = 0.0,
 ) -> dict:
@@ -122,8 +122,8 @@ def train_face_model(
 
     Each epoch writes `checkpoint_dir/last.keras` and `state.json`; `resume=True` continues from
     them. PrivateTest rows are never read into training. `skip_bad` drops malformed rows instead
-    of failing; `limit` keeps the first N training faces and `widths`/`dense` shrink the network
-    (both for smoke tests). `init_from` starts from the weights (and architecture) of a saved
+    of failing; `limit` keeps the first N training faces (smoke tests); `widths`/`dense` set the
+    network's shape (smaller for smoke tests, wider with `--width-scale`). `init_from` starts from the weights (and architecture) of a saved
     model instead of random ones: a warm restart of the schedule that continues a finished run.
     `cutmix_probability` is the share of training faces that get a CutMix box (0: none).
     Returns the training history.
