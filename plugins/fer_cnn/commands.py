@@ -93,7 +93,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                              "times slower than float32)")
     parser.add_argument("--width-scale", type=float, default=1.0, metavar="F",
                         help="every conv block and the dense head F times as wide (default 1: the shipped "
-                             "32/64/128/256 channels; 1.5 has about 2.2x the parameters and cost)")
+                             "32/64/128/256 channels; 1.5 has about 2.2x the parameters and takes 1.6x the time an epoch)")
     parser.add_argument("--limit", type=int, metavar="N", help="train on the first N training faces only")
     parser.add_argument("--tiny", action="store_true", help="a tiny network (smoke tests; seconds per epoch)")
     parser.add_argument("--combine", nargs="+", metavar="MODEL",
