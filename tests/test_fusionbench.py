@@ -192,3 +192,55 @@ def test_face_in_clips_comparison_splits_losses_into_detection_and_framing():
     assert r["crop_accuracy_found"] == pytest.approx(3 / 4) and r["clip_accuracy_found"] == pytest.approx(3 / 4)
     assert r["agreement_found"] == pytest.approx(2 / 4)
     assert (r["lost_to_detection"], r["lost_to_framing"], r["gained_by_framing"]) == (1, 1, 1)
+
+
+def _evidence_table(n=40, seed=3):
+    """A table whose every evidence field varies, so every reliability term is active."""
+    rng = np.random.default_rng(seed)
+    probs = lambda: rng.dirichlet(np.ones(len(LABELS)), size=n)  # noqa: E731
+    face = {"scores": probs(), "coverage": rng.uniform(0.2, 1, n), "size": rng.uniform(10, 60, n),
+            "detector_score": rng.uniform(0.2, 1, n), "agreement": rng.uniform(0.2, 1, n)}
+    voice = {"scores": probs(), "speech": rng.uniform(0.1, 1, n), "level_db": rng.uniform(-50, -20, n),
+             "window": rng.uniform(0.5, 3, n), "sample_rate": np.full(n, 16000)}
+    return table.Table("t", np.arange(n).astype(str), rng.integers(0, 7, n), np.array(["fit", "test"] * (n // 2)),
+                       np.arange(n), face, voice)
+
+
+def test_every_neutralised_term_is_fully_trusted_like_bare_scores():
+    from emofuse.plugins.fusion_strategies import EvidenceFusion
+    from fusionbench.report import RELIABILITY_TERMS, without_terms
+
+    t = _evidence_table()
+    neutral = without_terms(t, tuple(RELIABILITY_TERMS))
+    strategy = EvidenceFusion()
+    bare = np.stack([strategy.fuse(EmotionScores.from_array(f, normalize=True), EmotionScores.from_array(v, normalize=True)).array
+                     for f, v in zip(t.face["scores"], t.voice["scores"])])
+    assert np.allclose(strategy.fuse_many(neutral.face, neutral.voice), bare, atol=1e-6)
+    assert not np.allclose(strategy.fuse_many(t.face, t.voice), bare, atol=1e-3)  # the terms did matter here
+    assert t.face["coverage"].min() < 1  # the table it came from is untouched
+
+
+@pytest.mark.parametrize("term", ["face coverage", "face size", "face detector score", "face agreement",
+                                  "voice speech share", "voice level", "voice window"])
+def test_neutralising_one_term_changes_only_its_own_field(term):
+    from fusionbench.report import RELIABILITY_TERMS, without_terms
+
+    t = _evidence_table()
+    side, field, _ = RELIABILITY_TERMS[term]
+    out = without_terms(t, (term,))
+    for s in ("face", "voice"):
+        for k, v in getattr(t, s).items():
+            same = np.array_equal(getattr(out, s)[k], v)
+            assert same == ((s, k) != (side, field)), (s, k)
+
+
+def test_ablation_rows_cross_fit_each_term_and_the_groups():
+    from fusionbench.report import ABLATIONS, ablation, ablation_markdown
+
+    t = _evidence_table()
+    res = ablation([t], log=lambda *_: None)
+    assert list(res) == list(ABLATIONS) and ABLATIONS["every term"] == tuple(n for n in ABLATIONS if len(ABLATIONS[n]) == 1)
+    assert all(res[name]["t"].shape == (len(t.clips),) for name in res)
+    rows = {"t": {"evidence (cross-fitted)": res["voice speech share"]["t"]}}
+    text = ablation_markdown({"rows": rows, "ablation": res}, ["t"])
+    assert "| voice speech share |" in text and "+0.0% | 0 / 0 |" in text.split("| voice speech share |")[1].split("\n")[0]

@@ -9,13 +9,12 @@ in plugins/fusion_strategies.py, fitted on all clips (in-sample here, except on 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 
 import numpy as np
-
-from emofuse.types import scores_of
 
 from . import fit as F
 from .conditions import CONDITIONS, CREMA, SPEAKING_REFERENCE
@@ -40,14 +39,30 @@ def create(name: str, **options):
     return get_components()["fusion"].create(name, **options)
 
 
-class WithoutEvidence:
-    """A strategy handed bare scores: every reliability weight 1 (the ablation)."""
+#: Each per-segment reliability term of `evidence` and the field value that makes it 1 (neutral).
+RELIABILITY_TERMS = {
+    "face coverage": ("face", "coverage", 1.0),
+    "face size": ("face", "size", 0.0),  # 0 = unknown: fully trusted
+    "face detector score": ("face", "detector_score", 1.0),
+    "face agreement": ("face", "agreement", 1.0),
+    "voice speech share": ("voice", "speech", 1.0),
+    "voice level": ("voice", "level_db", 0.0),  # above loud_db
+    "voice window": ("voice", "window", 0.0),  # 0 = unknown: fully trusted
+}
+#: The ablation's rows: one term at a time, then each modality's terms, then all of them.
+ABLATIONS = {**{name: (name,) for name in RELIABILITY_TERMS},
+             "every face term": tuple(n for n in RELIABILITY_TERMS if n.startswith("face")),
+             "every voice term": tuple(n for n in RELIABILITY_TERMS if n.startswith("voice")),
+             "every term": tuple(RELIABILITY_TERMS)}
 
-    def __init__(self, inner) -> None:
-        self.inner = inner
 
-    def fuse(self, face, voice):
-        return self.inner.fuse(None if face is None else scores_of(face), None if voice is None else scores_of(voice))
+def without_terms(table: Table, terms: tuple[str, ...]) -> Table:
+    """`table` with the evidence fields of `terms` set to their neutral value in every row."""
+    sides = {"face": dict(table.face), "voice": dict(table.voice)}
+    for term in terms:
+        side, field, neutral = RELIABILITY_TERMS[term]
+        sides[side][field] = np.full(len(table), neutral)
+    return dataclasses.replace(table, face=sides["face"], voice=sides["voice"])
 
 
 def load_tables(folder: Path) -> tuple[list[Table], Table | None]:
@@ -71,10 +86,9 @@ def _correct(table: Table, rows: np.ndarray) -> np.ndarray:
 
 
 def cross_fitted(tables: list[Table], leave_condition_out: bool, log=print) -> tuple[dict, dict]:
-    """Per condition, per clip: right or wrong under `evidence` fitted on the other half
-    (without that condition when `leave_condition_out`), plain and without its evidence."""
+    """Per condition, per clip: right or wrong under `evidence` fitted on the other half (without
+    that condition when `leave_condition_out`); and the fitted options."""
     plain = {t.name: np.zeros(len(t.clips), bool) for t in tables}
-    bare = {t.name: np.zeros(len(t.clips), bool) for t in tables}
     fits = {}
     for half, other in (("test", "fit"), ("fit", "test")):
         train_all = [t.half(other) for t in tables]
@@ -85,10 +99,21 @@ def cross_fitted(tables: list[Table], leave_condition_out: bool, log=print) -> t
             strategy = create("evidence", **result["options"])
             mine = t.split == half
             sub = t.half(half)
-            plain[t.name][mine] = _correct(sub, run_strategy(sub, strategy))
-            bare[t.name][mine] = _correct(sub, run_strategy(sub, WithoutEvidence(strategy)))
-        log(f"  fitted on the {other} half{' (one condition left out at a time)' if leave_condition_out else ''}")
-    return {"plain": plain, "bare": bare}, fits
+            plain[t.name][mine] = _correct(sub, strategy.fuse_many(sub.face, sub.voice))
+        if log:
+            log(f"  fitted on the {other} half{' (one condition left out at a time)' if leave_condition_out else ''}")
+    return plain, fits
+
+
+def ablation(tables: list[Table], log=print) -> dict[str, dict[str, np.ndarray]]:
+    """Per row of ABLATIONS, per condition, per clip: right or wrong under `evidence` cross-fitted
+    with those reliability terms neutralised (in the fit as in the scoring: the strategy is refitted
+    without them, not handed options fitted with them)."""
+    out = {}
+    for name, terms in ABLATIONS.items():
+        out[name], _ = cross_fitted([without_terms(t, terms) for t in tables], False, log=None)
+    log(f"  reliability terms: {len(ABLATIONS)} ablations cross-fitted")
+    return out
 
 
 def evaluate(tables: list[Table], crema: Table | None, log=print) -> dict:
@@ -101,12 +126,11 @@ def evaluate(tables: list[Table], crema: Table | None, log=print) -> dict:
     main, fits = cross_fitted(tables, False, log)
     loco, loco_fits = cross_fitted(tables, True, log)
     for t in tables:
-        rows[t.name][DEFAULT_ROW] = main["plain"][t.name]
-        rows[t.name]["evidence (condition left out)"] = loco["plain"][t.name]
-        rows[t.name]["evidence, weights ignored"] = main["bare"][t.name]
+        rows[t.name][DEFAULT_ROW] = main[t.name]
+        rows[t.name]["evidence (condition left out)"] = loco[t.name]
     shipped = F.fit(tables)
     log("  fitted on every clip (what ships)")
-    return {"rows": rows, "fits": fits, "loco_fits": loco_fits, "fit_all": shipped,
+    return {"rows": rows, "fits": fits, "loco_fits": loco_fits, "fit_all": shipped, "ablation": ablation(tables, log),
             "counts": {t.name: _counts(t) for t in tables + ([crema] if crema is not None else [])}}
 
 
@@ -187,6 +211,26 @@ def markdown(res: dict) -> str:
     lines.append("")
     lines.append("Leaving one condition out of the fit, the options range over: "
                  + "; ".join(f"{k} {', '.join(f'{x:g}' for x in v)}" for k, v in spread.items()) + ".")
+    if res.get("ablation"):
+        lines += ["", ablation_markdown(res, conds)]
+    return "\n".join(lines)
+
+
+def ablation_markdown(res: dict, conds: list[str]) -> str:
+    """The reliability-term ablation: cross-fitted accuracy with each term neutralised and refitted,
+    its change against `evidence` with every term, and the clips it wins and loses against it."""
+    base = [res["rows"][c][DEFAULT_ROW] for c in conds]
+    base_mean = np.mean([b.mean() for b in base])
+    lines = ["Reliability terms of `evidence`, each neutralised (set to its fully-trusted value) and the "
+             "strategy refitted without it, cross-fitted as above:", "",
+             "| neutralised | " + " | ".join(conds) + " | mean | change | clips won / lost |",
+             "|---|" + "---:|" * (len(conds) + 3)]
+    for name, per in res["ablation"].items():
+        accs = [per[c].mean() for c in conds]
+        won = sum(int((per[c] & ~b).sum()) for c, b in zip(conds, base))
+        lost = sum(int((b & ~per[c]).sum()) for c, b in zip(conds, base))
+        lines.append(f"| {name} | " + " | ".join(f"{a:.1%}" for a in accs)
+                     + f" | {np.mean(accs):.1%} | {np.mean(accs) - base_mean:+.1%} | {won} / {lost} |")
     return "\n".join(lines)
 
 
@@ -199,6 +243,7 @@ def run_report(folder: Path, log=print) -> dict:
     payload = {"accuracy": {c: {k: float(v.mean()) for k, v in r.items()} for c, r in res["rows"].items()},
                "correct": {c: {k: v.astype(int).tolist() for k, v in r.items()} for c, r in res["rows"].items()},
                "verdict": verdict(res), "counts": res["counts"], "fit_all": res["fit_all"], "fits": res["fits"],
-               "loco_fits": res["loco_fits"]}
+               "loco_fits": res["loco_fits"],
+               "ablation": {name: {c: float(v.mean()) for c, v in per.items()} for name, per in res["ablation"].items()}}
     (folder / "results.json").write_text(json.dumps(payload, indent=1))
     return res
