@@ -287,6 +287,51 @@ def test_combine_averages_trained_models_into_one_file(trained, tmp_path, capsys
     assert not (tmp_path / "x.keras").exists()
 
 
+def test_combine_joins_networks_of_different_widths(trained, capsys, tmp_path):
+    """A wide network joins narrow ones (`train face --width-scale`): each member keeps its own
+    shape and the ensemble's logits are the mean of its members'."""
+    import numpy as np
+
+    keras = pytest.importorskip("keras")
+
+    from emofuse.plugins.fer_cnn.artifacts import load_face_model
+    from emofuse.plugins.fer_cnn.model import architecture_of, build_face_model, members_of, scaled_shape
+
+    data, model = trained
+    narrow = keras.models.load_model(model, compile=False)
+    shape = architecture_of(narrow)
+    wide_shape = scaled_shape(shape["widths"], shape["dense"], 1.5)
+    wide = build_face_model(**wide_shape)
+    wide_path = tmp_path / "wide.keras"
+    wide.save(wide_path)
+    out = tmp_path / "mixed.keras"
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(out),
+                           "--combine", str(model), str(wide_path))
+    assert code == 0, err
+    ensemble = load_face_model(out)
+    assert [architecture_of(m)["widths"] for m in members_of(ensemble)] == [shape["widths"], wide_shape["widths"]]
+    assert [architecture_of(m)["dense"] for m in members_of(ensemble)] == [shape["dense"], wide_shape["dense"]]
+    x = np.random.default_rng(1).random((4, 48, 48, 1), dtype=np.float32)
+    expected = (narrow.predict_on_batch(x) + wide.predict_on_batch(x)) / 2
+    np.testing.assert_allclose(ensemble.predict_on_batch(x), expected, atol=1e-4)
+    assert out.with_suffix(".tflite").is_file()
+
+
+@pytest.mark.parametrize("mode, extra, named", [
+    ("--combine", ["--width-scale", "1.5"], "--width-scale: no effect with --combine"),
+    ("--combine", ["--epochs", "5", "--seed", "3"], "--epochs, --seed: no effect with --combine"),
+    ("--calibrate-only", ["--cutmix", "0.5"], "--cutmix: no effect with --calibrate-only"),
+    ("--calibrate-only", ["--mixed-precision"], "--mixed-precision: no effect with --calibrate-only"),
+])
+def test_training_options_are_refused_where_nothing_is_trained(trained, capsys, tmp_path, mode, extra, named):
+    data, model = trained
+    out = tmp_path / "out.keras"
+    sources = ["--combine", str(model), str(model)] if mode == "--combine" else ["--calibrate-only"]
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(out), *sources, *extra)
+    assert code == 1 and named in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
 def test_calibrate_only_rewrites_the_metadata(trained, tmp_path):
     import shutil
 
