@@ -156,6 +156,14 @@ def test_resume_continues_from_the_checkpoint(trained, tmp_path):
     state = json.loads((ckpt / "state.json").read_text())
     assert state["epoch"] == 2 and len(state["history"]["loss"]) == 2
     assert json.loads(out.with_suffix(".json").read_text())["training"]["epochs_run"] == 2
+    # started for 1 epoch, resumed for 2: the rest follows the 2-epoch schedule, not the 1-epoch one
+    import keras
+
+    from emofuse.plugins.fer_cnn.train import learning_schedule
+
+    resumed = keras.models.load_model(ckpt / "last.keras").optimizer
+    steps = int(resumed.iterations.numpy()) // 2
+    assert resumed._learning_rate.decay_steps == learning_schedule(2e-3, steps, 2).decay_steps == steps
 
 
 def test_init_from_starts_a_new_run_from_a_trained_model(trained, tmp_path, capsys):

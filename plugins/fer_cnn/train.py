@@ -121,7 +121,8 @@ def train_face_model(
     """Train on the Training rows of `data`, validate on PublicTest, save the final model to `output`.
 
     Each epoch writes `checkpoint_dir/last.keras` and `state.json`; `resume=True` continues from
-    them. PrivateTest rows are never read into training. `skip_bad` drops malformed rows instead
+    them (with another `epochs` than the run was started with, the rest of the run follows the
+    learning-rate schedule of the new length). PrivateTest rows are never read into training. `skip_bad` drops malformed rows instead
     of failing; `limit` keeps the first N training faces (smoke tests); `widths`/`dense` set the
     network's shape (smaller for smoke tests, wider with `--width-scale`). `init_from` starts from
     the weights (and architecture) of a saved model instead of random ones: a warm restart of the
@@ -154,14 +155,16 @@ def train_face_model(
         state = json.loads(state_file.read_text())
         initial_epoch, history = state["epoch"], state["history"]
         log.info("resuming from %s at epoch %d", last, initial_epoch)
+        planned = getattr(model.optimizer, "_learning_rate", None)  # the schedule (the property gives its value)
+        if getattr(planned, "decay_steps", None) != learning_schedule(learning_rate, steps, epochs).decay_steps:
+            # another --epochs than the run was started with: the remaining steps follow the cosine
+            # of the new length (the step count goes on, so the warm-up is not repeated)
+            model.optimizer.learning_rate = learning_schedule(learning_rate, steps, epochs)
+            log.info("learning-rate schedule re-planned for %d epochs", epochs)
     else:
         model = _initial_model(init_from, widths=widths, dense=dense)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            learning_rate / 10, decay_steps=max(1, steps * epochs - steps), alpha=0.01,
-            warmup_target=learning_rate, warmup_steps=steps,
-        )
         model.compile(
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.02),
+            optimizer=keras.optimizers.AdamW(learning_schedule(learning_rate, steps, epochs), weight_decay=0.02),
             loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
             metrics=["accuracy"],
         )
@@ -185,6 +188,17 @@ def train_face_model(
         )
     save_inference_model(model, output)
     return history
+
+
+def learning_schedule(learning_rate: float, steps: int, epochs: int):
+    """One warm-up epoch from a tenth of `learning_rate` to it, then cosine decay to 1 % of it
+    at the end of `epochs` epochs of `steps` steps."""
+    import keras
+
+    return keras.optimizers.schedules.CosineDecay(
+        learning_rate / 10, decay_steps=max(1, steps * epochs - steps), alpha=0.01,
+        warmup_target=learning_rate, warmup_steps=steps,
+    )
 
 
 def _initial_model(init_from: str | Path | None, **architecture):
