@@ -80,7 +80,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seed of the initial weights, the shuffling and the augmentation")
     parser.add_argument("--checkpoint-dir", metavar="D",
                         help="per-epoch checkpoint folder (default: OUTPUT with the suffix .ckpt)")
-    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint-dir (with another --epochs "
+                             "than the run began with, the rest follows the schedule of the new length)")
     parser.add_argument("--init-from", metavar="MODEL",
                         help="start from the weights of this .keras model (a warm restart that continues "
                              "a finished run with a new schedule) instead of random weights")
