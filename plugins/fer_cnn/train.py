@@ -123,8 +123,9 @@ def train_face_model(
     Each epoch writes `checkpoint_dir/last.keras` and `state.json`; `resume=True` continues from
     them (with another `epochs` than the run was started with, the rest of the run follows the
     learning-rate schedule of the new length). PrivateTest rows are never read into training.
-    `skip_bad` drops malformed rows instead of failing; `limit` keeps the first N training faces (smoke tests); `widths`/`dense` set the
-    network's shape (smaller for smoke tests, wider with `--width-scale`). `init_from` starts from
+    `skip_bad` drops malformed rows instead of failing; `limit` keeps the first N training faces
+    (smoke tests); `widths`/`dense` set the network's shape (smaller for smoke tests, wider with
+    `--width-scale`). `init_from` starts from
     the weights (and architecture) of a saved model instead of random ones: a warm restart of the
     schedule that continues a finished run.
     `cutmix_probability` is the share of training faces that get a CutMix box (0: none).
