@@ -244,3 +244,21 @@ def test_ablation_rows_cross_fit_each_term_and_the_groups():
     rows = {"t": {"evidence (cross-fitted)": res["voice speech share"]["t"]}}
     text = ablation_markdown({"rows": rows, "ablation": res}, ["t"])
     assert "| voice speech share |" in text and "+0.0% | 0 / 0 |" in text.split("| voice speech share |")[1].split("\n")[0]
+
+
+def test_ablation_refits_on_tables_with_exactly_its_terms_neutralised(monkeypatch):
+    import fusionbench.report as report
+
+    calls = []
+
+    def recording_cross_fit(tables, leave_condition_out, log=None):
+        calls.append((tables, leave_condition_out))
+        return {x.name: np.zeros(len(x.clips), bool) for x in tables}, {}
+
+    monkeypatch.setattr(report, "cross_fitted", recording_cross_fit)
+    report.ablation([_evidence_table()], log=lambda *_: None)
+    assert len(calls) == len(report.ABLATIONS)
+    for (name, terms), (tables, leave_out) in zip(report.ABLATIONS.items(), calls):
+        assert leave_out is False
+        for term, (side, field, neutral) in report.RELIABILITY_TERMS.items():
+            assert bool(np.all(getattr(tables[0], side)[field] == neutral)) == (term in terms), (name, term)
