@@ -242,6 +242,16 @@ def test_errors_are_one_line_and_exit_1(trained, capsys, tmp_path):
     assert code == 1 and "--epochs must be at least 1" in err
 
 
+def _combined(capsys, data, out, *models):
+    """`emofuse train face --combine MODELS --output out`, which must succeed; the model it saved."""
+    from emofuse.plugins.fer_cnn.artifacts import load_face_model
+
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(out),
+                           "--combine", *map(str, models))
+    assert code == 0, err
+    return load_face_model(out)
+
+
 def test_combine_averages_trained_models_into_one_file(trained, tmp_path, capsys):
     import keras
     import numpy as np
@@ -256,10 +266,7 @@ def test_combine_averages_trained_models_into_one_file(trained, tmp_path, capsys
     bias.assign(bias + np.arange(7, dtype="float32"))  # a second, different "model"
     net.save(shifted)
     out = tmp_path / "ensemble.keras"
-    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(out),
-                           "--combine", str(model), str(shifted))
-    assert code == 0, err
-    ensemble = load_face_model(out)
+    ensemble = _combined(capsys, data, out, model, shifted)
     assert [m.name for m in members_of(ensemble)] == ["member0", "member1"]
     x = np.random.default_rng(0).random((5, 48, 48, 1), dtype=np.float32)
     single = keras.models.load_model(model, compile=False).predict_on_batch(x)
@@ -302,7 +309,6 @@ def test_combine_joins_networks_of_different_widths(trained, capsys, tmp_path):
 
     keras = pytest.importorskip("keras")
 
-    from emofuse.plugins.fer_cnn.artifacts import load_face_model
     from emofuse.plugins.fer_cnn.model import architecture_of, build_face_model, members_of, scaled_shape
 
     data, model = trained
@@ -313,10 +319,7 @@ def test_combine_joins_networks_of_different_widths(trained, capsys, tmp_path):
     wide_path = tmp_path / "wide.keras"
     wide.save(wide_path)
     out = tmp_path / "mixed.keras"
-    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(out),
-                           "--combine", str(model), str(wide_path))
-    assert code == 0, err
-    ensemble = load_face_model(out)
+    ensemble = _combined(capsys, data, out, model, wide_path)
     assert [architecture_of(m)["widths"] for m in members_of(ensemble)] == [shape["widths"], wide_shape["widths"]]
     assert [architecture_of(m)["dense"] for m in members_of(ensemble)] == [shape["dense"], wide_shape["dense"]]
     x = np.random.default_rng(1).random((4, 48, 48, 1), dtype=np.float32)

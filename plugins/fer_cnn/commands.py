@@ -129,19 +129,23 @@ def _train_command(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
-#: Options that only shape a training run, with their defaults: with --combine or --calibrate-only
-#: no network is trained, so giving one of them is a mistake worth saying.
-_TRAINING_ONLY = (("epochs", DEFAULTS["epochs"]), ("batch_size", DEFAULTS["batch_size"]),
-                  ("learning_rate", DEFAULTS["learning_rate"]), ("seed", DEFAULTS["seed"]), ("init_from", None),
-                  ("cutmix", 0.0), ("width_scale", 1.0), ("limit", None), ("resume", False), ("tiny", False),
-                  ("mixed_precision", None))
+#: Options that only shape a training run: with --combine or --calibrate-only no network is
+#: trained, so giving one of them is a mistake worth saying.
+_TRAINING_ONLY = ("epochs", "batch_size", "learning_rate", "seed", "init_from", "cutmix", "width_scale", "limit",
+                  "resume", "tiny", "mixed_precision")
 
 
 def _refuse_training_options(args: argparse.Namespace) -> None:
-    """A one-line error when --combine or --calibrate-only comes with options only training reads."""
+    """A one-line error when --combine or --calibrate-only comes with options only training reads
+    (any of them away from the default `add_train_arguments` gives it)."""
     mode = "--combine" if getattr(args, "combine", None) else "--calibrate-only" if args.calibrate_only else None
-    given = [f"--{name.replace('_', '-')}" for name, default in _TRAINING_ONLY if getattr(args, name, default) != default]
-    if mode and given:
+    if not mode:
+        return
+    defaults = argparse.ArgumentParser(add_help=False)
+    add_train_arguments(defaults)
+    given = [f"--{name.replace('_', '-')}" for name in _TRAINING_ONLY
+             if getattr(args, name, defaults.get_default(name)) != defaults.get_default(name)]
+    if given:
         raise EmofuseError(f"{', '.join(given)}: no effect with {mode} (no network is trained); leave "
                            f"{'it' if len(given) == 1 else 'them'} out")
 

@@ -157,10 +157,11 @@ def train_face_model(
         initial_epoch, history = state["epoch"], state["history"]
         log.info("resuming from %s at epoch %d", last, initial_epoch)
         planned = getattr(model.optimizer, "_learning_rate", None)  # the schedule (the property gives its value)
-        if getattr(planned, "decay_steps", None) != learning_schedule(learning_rate, steps, epochs).decay_steps:
+        schedule = learning_schedule(learning_rate, steps, epochs)
+        if getattr(planned, "decay_steps", None) != schedule.decay_steps:
             # another --epochs than the run was started with: the remaining steps follow the cosine
             # of the new length (the step count goes on, so the warm-up is not repeated)
-            model.optimizer.learning_rate = learning_schedule(learning_rate, steps, epochs)
+            model.optimizer.learning_rate = schedule
             log.info("learning-rate schedule re-planned for %d epochs", epochs)
     else:
         model = _initial_model(init_from, widths=widths, dense=dense)
