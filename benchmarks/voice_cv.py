@@ -47,6 +47,7 @@ def train_command(args, fold: str) -> list[str]:
         cmd += ["--cache-dir", str(args.cache_dir)]
     if args.augment == "conditions":
         cmd += ["--condition-copies", str(args.condition_copies)]
+    cmd += ["--vtlp"] * args.vtlp
     return cmd + ["--tiny"] * args.tiny
 
 
@@ -58,7 +59,7 @@ def finished(args, fold: str) -> bool:
     meta = json.loads(meta_path.read_text())
     return (meta.get("members") == args.members and meta.get("epochs") == args.epochs
             and meta.get("features", "mfcc") == args.features and meta.get("trim", "energy") == args.trim
-            and meta.get("width_scale", 1.0) == args.width_scale
+            and meta.get("width_scale", 1.0) == args.width_scale and bool(meta.get("vtlp")) == args.vtlp
             and (args.augment != "conditions" or meta.get("condition_copies", CONDITION_COPIES) == args.condition_copies))
 
 
@@ -84,7 +85,7 @@ def warm_features(args) -> None:
 
     index = find_ravdess(args.data)
     training_features(index.files, extractor_for_training(args.features), args.augment, args.condition_copies,
-                      cache_dir=args.cache_dir, trim=args.trim)
+                      cache_dir=args.cache_dir, trim=args.trim, vtlp=args.vtlp)
 
 
 def measure(args, fold: str) -> dict:
@@ -130,6 +131,7 @@ def main(argv=None) -> int:
                         help=f"random-condition copies per file with --augment conditions (default {CONDITION_COPIES})")
     parser.add_argument("--width-scale", type=float, default=1.0, metavar="F",
                         help="every conv block and the dense head F times as wide (default 1: the shipped shape)")
+    parser.add_argument("--vtlp", action="store_true", help="train with the formant-warped copies (train voice --vtlp)")
     parser.add_argument("--jobs", type=int, default=1, help="folds trained at once (one TensorFlow thread each)")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads per fold")
     parser.add_argument("--cache-dir", type=Path)

@@ -5,6 +5,7 @@ functions of `emofuse.plugins.spectral`: importing librosa's spectral code took 
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,6 +67,16 @@ class MfccExtractor:
         if kind == "mfcc":
             self.feature_spec.update({"n_mfcc": int(n_mfcc), "deltas": int(deltas), "delta_width": 9, "dct": "ortho-2"})
         self.feature_spec["n_features"] = self.n_features
+        self.warp = 1.0
+
+    def warped(self, alpha: float) -> MfccExtractor:
+        """A copy whose mel bands see the spectrum warped by `alpha` (vocal tract length
+        perturbation, `spectral.vtlp_warp`): a training augmentation; the feature spec is unchanged."""
+        if not 0.5 <= alpha <= 2.0:
+            raise ValueError(f"warp must be within 0.5-2, got {alpha:g}")
+        twin = copy.copy(self)
+        twin.warp = float(alpha)
+        return twin
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> MfccExtractor:
@@ -89,7 +100,7 @@ class MfccExtractor:
         y = np.nan_to_num(np.asarray(y, dtype=np.float32))
         if y.size < spec["n_fft"]:
             y = np.pad(y, (0, spec["n_fft"] - y.size))
-        db = spectral.power_to_db(mel_power(y, spec), **spec["power_to_db"])
+        db = spectral.power_to_db(mel_power(y, spec, self.warp), **spec["power_to_db"])
         if spec["kind"] == "logmel":
             return np.ascontiguousarray(db.T, dtype=np.float32)
         mfcc = spectral.mfcc_from_db(db, spec["n_mfcc"])
@@ -97,11 +108,12 @@ class MfccExtractor:
         return np.ascontiguousarray(np.concatenate(parts, axis=0).T, dtype=np.float32)
 
 
-def mel_power(y: np.ndarray, spec: Mapping[str, Any]) -> np.ndarray:
+def mel_power(y: np.ndarray, spec: Mapping[str, Any], warp: float = 1.0) -> np.ndarray:
     """Mel power spectrogram (n_mels, frames): `librosa.feature.melspectrogram` with these
-    settings, in numpy (`emofuse.plugins.spectral`) with a cached filter bank."""
+    settings, in numpy (`emofuse.plugins.spectral`) with a cached filter bank (`warp`: VTLP)."""
     power = spectral.stft_power(y, spec["n_fft"], spec["hop_length"], spec["win_length"])
-    return spectral.mel_filter_bank(spec["sample_rate"], spec["n_fft"], spec["n_mels"], spec["fmin"], spec["fmax"]) @ power
+    bank = spectral.mel_filter_bank(spec["sample_rate"], spec["n_fft"], spec["n_mels"], spec["fmin"], spec["fmax"], warp)
+    return bank @ power
 
 
 def specs_differ(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:

@@ -48,11 +48,28 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return np.where(mel >= 15.0, 1000.0 * np.exp(math.log(6.4) / 27.0 * (mel - 15.0)), mel * (200.0 / 3))
 
 
+#: Where vocal tract length perturbation stops scaling frequencies (Hz; Jaitly & Hinton 2013).
+VTLP_BOUNDARY_HZ = 4800.0
+
+
+def vtlp_warp(hz: np.ndarray, alpha: float, nyquist: float, boundary: float = VTLP_BOUNDARY_HZ) -> np.ndarray:
+    """Vocal tract length perturbation (Jaitly & Hinton 2013): frequencies times `alpha` up to a
+    knee, then a straight line that keeps `nyquist` in place (continuous, increasing)."""
+    hz = np.asarray(hz, dtype=np.float64)
+    knee = boundary * min(alpha, 1.0) / alpha
+    upper = nyquist - (nyquist - boundary * min(alpha, 1.0)) / (nyquist - knee) * (nyquist - hz)
+    return np.where(hz <= knee, hz * alpha, upper)
+
+
 @functools.lru_cache(maxsize=8)
-def mel_filter_bank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+def mel_filter_bank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float,
+                    warp: float = 1.0) -> np.ndarray:
     """(n_mels, 1 + n_fft // 2) float32, read-only: `librosa.filters.mel(sr, n_fft, n_mels, fmin,
-    fmax)` (Slaney mel scale, Slaney area normalisation)."""
+    fmax)` (Slaney mel scale, Slaney area normalisation). `warp` != 1: each FFT bin counts as the
+    frequency `vtlp_warp` moves it to, so formants land `warp` times higher (a training copy)."""
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    if warp != 1.0:
+        fft_hz = vtlp_warp(fft_hz, warp, sample_rate / 2.0)
     mel_hz = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
     widths = np.diff(mel_hz)
     ramps = mel_hz[:, None] - fft_hz[None, :]

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: Offline waveform augmentations: speed (tempo and pitch), pitch shift (semitones), added noise.
 AUGMENTATIONS = ("speed0.9", "speed1.1", "pitch-2", "pitch+2", "noise20")
+#: Copies with the mel bands warped (vocal tract length perturbation: formants x0.9 / x1.1, pitch kept).
+VTLP_COPIES = ("vtlp0.9", "vtlp1.1")
 
 
 def default_cache_dir() -> Path:
@@ -31,10 +33,11 @@ def default_cache_dir() -> Path:
 
 
 def augment_waveform(y: np.ndarray, rate: int, variant: str, seed: int = 0) -> np.ndarray:
-    """One augmented copy of mono audio: `speedF`, `pitch±N` or `noiseDB` (SNR in dB)."""
+    """One augmented copy of mono audio: `speedF`, `pitch±N` or `noiseDB` (SNR in dB); `vtlpF`
+    copies keep the waveform (their extractor warps the spectrum: `variant_extractor`)."""
     import librosa
 
-    if variant == "orig":
+    if variant == "orig" or variant.startswith("vtlp"):
         return y
     if variant.startswith("speed"):
         factor = float(variant[5:])
@@ -47,6 +50,11 @@ def augment_waveform(y: np.ndarray, rate: int, variant: str, seed: int = 0) -> n
         power = float(np.mean(y.astype(np.float64) ** 2)) or 1e-8
         return (y + rng.normal(0, np.sqrt(power / 10 ** (snr / 10)), y.shape)).astype(np.float32)
     raise ValueError(f"unknown augmentation {variant!r}")
+
+
+def variant_extractor(extractor, variant: str):
+    """The extractor of a copy: `vtlpF` warps the mel bands by F (`MfccExtractor.warped`)."""
+    return extractor.warped(float(variant[4:])) if variant.startswith("vtlp") else extractor
 
 
 def trim_key(trim: str | None) -> dict:
@@ -82,12 +90,13 @@ def file_features(files: Sequence[RavdessFile], extractor, variants: Sequence[st
             log.warning("ignoring unreadable feature cache %s", path)
     started = time.time()
     out: dict[str, list[np.ndarray]] = {v: [] for v in variants}
+    extractors = {v: variant_extractor(extractor, v) for v in variants}
     for i, f in enumerate(files):
         y, rate = load_audio(f.path)
         if trim:
             y = trim_utterance(y, rate, trim)
         for v in variants:
-            out[v].append(extractor.extract(augment_waveform(y, rate, v, seed=i), rate))
+            out[v].append(extractors[v].extract(augment_waveform(y, rate, v, seed=i), rate))
         if (i + 1) % 200 == 0:
             log.info("features: %d/%d files (%.0f s)", i + 1, len(files), time.time() - started)
     arrays = {}

@@ -62,6 +62,9 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--width-scale", type=float, default=1.0, metavar="F",
                         help="every conv block's channels and the dense head F times as wide (default 1: the "
                              "shipped network, 64/96/128 channels, 128 units)")
+    parser.add_argument("--vtlp", action="store_true",
+                        help="two more offline copies of every file with the formants moved x0.9 and x1.1 "
+                             "(vocal tract length perturbation: other speakers' vocal tracts, pitch kept)")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
     parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
     parser.add_argument("--combine", nargs="+", metavar="MODEL",
@@ -105,7 +108,7 @@ def _train(args) -> dict:
         args.data, args.output, val_actors=parse_actors(args.val_actors), epochs=args.epochs, seed=args.seed,
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
         augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads, features=args.features,
-        trim=args.trim, condition_copies=_condition_copies(args), width_scale=args.width_scale,
+        trim=args.trim, condition_copies=_condition_copies(args), width_scale=args.width_scale, vtlp=args.vtlp,
     )
 
 

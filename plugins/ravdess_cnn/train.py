@@ -29,7 +29,7 @@ from emofuse.calibration import fit_temperature
 from emofuse.errors import DatasetError
 from emofuse.labels import RAVDESS_LABELS
 
-from .cache import AUGMENTATIONS, file_features
+from .cache import AUGMENTATIONS, VTLP_COPIES, file_features
 from .condition_cache import condition_features
 from .conditions import CONDITION_COPIES
 from .data import RavdessIndex, find_ravdess, format_actors
@@ -200,14 +200,16 @@ def _normalised(feats: list[np.ndarray], raw: int = 0) -> list[np.ndarray]:
 
 
 def training_features(files: Sequence, extractor, mode: str = "conditions", condition_copies: int = CONDITION_COPIES,
-                      cache_dir: str | Path | None = None, trim: str = "energy") -> dict[str, list[np.ndarray]]:
+                      cache_dir: str | Path | None = None, trim: str = "energy",
+                      vtlp: bool = False) -> dict[str, list[np.ndarray]]:
     """variant -> unnormalised features of every file in `files` (cached): "orig", the fixed copies
-    unless `mode` is "none", and `random:K` condition copies when `mode` is "conditions".
+    unless `mode` is "none" (with `vtlp`, also `VTLP_COPIES`), and `random:K` condition copies when
+    `mode` is "conditions".
 
     Computed for all files found, training and validation actors alike, so every fold of a
     cross-validation shares one cache entry and sees the same copy of a file.
     """
-    variants = ("orig",) + (AUGMENTATIONS if mode != "none" else ())
+    variants = ("orig",) + ((AUGMENTATIONS + VTLP_COPIES * vtlp) if mode != "none" else ())
     every = file_features(files, extractor, variants, cache_dir, trim)
     for k in range(condition_copies if mode == "conditions" else 0):
         every[f"random:{k}"] = condition_features(files, extractor, f"random:{k}", cache_dir, trim)
@@ -231,6 +233,7 @@ def train_voice_model(
     features: str = "mfcc",
     trim: str = "energy",
     width_scale: float = 1.0,
+    vtlp: bool = False,
 ) -> dict:
     """Train on every actor of `data` except `val_actors`; save the ensemble to `output` (+ `.json`).
 
@@ -240,6 +243,7 @@ def train_voice_model(
     `features`: "mfcc" or "mfcc+prosody" (the shipped model's; see `extractor_for_training`).
     `trim`: how utterances are trimmed (`features.TRIMS`), recorded in the metadata for evaluation.
     `width_scale`: every conv block's channels and the dense head's units times this (1: the shipped shape).
+    `vtlp`: also train on copies with the formants warped (`cache.VTLP_COPIES`; not with `augment` "none").
     Returns the metadata written beside the model.
     """
     mode = {True: "default", False: "none"}.get(augment, augment) if isinstance(augment, bool) else augment
@@ -249,6 +253,8 @@ def train_voice_model(
         raise DatasetError(f"unknown trim {trim!r}; choose from {', '.join(TRIMS)}")
     if width_scale <= 0:
         raise DatasetError(f"--width-scale {width_scale:g}: must be above 0")
+    if vtlp and mode == "none":
+        raise DatasetError("--vtlp adds augmented copies: it cannot go with --augment none")
     set_threads(threads)
     import keras
 
@@ -269,7 +275,7 @@ def train_voice_model(
     raw = raw_columns(extractor.feature_spec)
     log.info("features for %d training files and %d validation files (augmentation: %s)", len(train_index),
              len(val_index), mode)
-    every = training_features(index.files, extractor, mode, condition_copies, cache_dir, trim)
+    every = training_features(index.files, extractor, mode, condition_copies, cache_dir, trim, vtlp)
     variants = [v for v in every if not v.startswith("random:")]
     copies = [v for v in every if v.startswith("random:")]
     is_val = np.isin([f.actor for f in index.files], val_set)
@@ -306,6 +312,7 @@ def train_voice_model(
         "seed": seed,
         "epochs": epochs,
         "width_scale": width_scale,
+        "vtlp": [float(v[4:]) for v in variants if v.startswith("vtlp")],
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
         "augmentations": variants[1:] + [f"conditions ({len(copies)} random-condition copies)"] * bool(copies),
         "condition_copies": len(copies),
