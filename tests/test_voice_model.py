@@ -223,6 +223,20 @@ def test_combine_refuses_models_that_do_not_fit_together(trained, second, tmp_pa
         assert not out.exists()
 
 
+@pytest.mark.parametrize("extra, named", [
+    (["--vtlp"], "--vtlp: no effect with --combine"),
+    (["--width-scale", "1.5", "--epochs", "5"], "--epochs, --width-scale: no effect with --combine"),
+    (["--val-actors", "1-4"], "--val-actors: no effect with --combine"),
+])
+def test_combine_refuses_options_only_training_reads(trained, second, tmp_path, capsys, extra, named):
+    out = tmp_path / "c.keras"
+    code = main(["train", "voice", "--data", str(trained["data"]), "--combine", str(trained["model"]), str(second),
+                 "--output", str(out), *extra])
+    err = capsys.readouterr().err
+    assert code == 1 and named in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
 def test_width_scale_widens_every_block_and_the_head(trained, tmp_path):
     from emofuse.plugins.ravdess_cnn.model import load_voice_model
 

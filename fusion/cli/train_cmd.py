@@ -12,6 +12,20 @@ TRAINABLE = {
 }
 
 
+def refuse_training_options(args: argparse.Namespace, add_arguments, names: tuple[str, ...], mode: str) -> None:
+    """A one-line error naming the options of `names` given away from the default that
+    `add_arguments` gives them: `mode` (e.g. --combine) trains no network, so they would be ignored."""
+    from emofuse.errors import EmofuseError
+
+    defaults = argparse.ArgumentParser(add_help=False)
+    add_arguments(defaults)
+    given = [f"--{name.replace('_', '-')}" for name in names
+             if getattr(args, name, defaults.get_default(name)) != defaults.get_default(name)]
+    if given:
+        raise EmofuseError(f"{', '.join(given)}: no effect with {mode} (no network is trained); leave "
+                           f"{'it' if len(given) == 1 else 'them'} out")
+
+
 class _HelpWithDefaults(argparse.HelpFormatter):
     """Adds '(default: X)' to an option's help only when it has a default worth saying (not
     None or False, not a required option); a text of several lines (the examples) keeps them."""

@@ -136,18 +136,12 @@ _TRAINING_ONLY = ("epochs", "batch_size", "learning_rate", "seed", "init_from", 
 
 
 def _refuse_training_options(args: argparse.Namespace) -> None:
-    """A one-line error when --combine or --calibrate-only comes with options only training reads
-    (any of them away from the default `add_train_arguments` gives it)."""
+    """A one-line error when --combine or --calibrate-only comes with options only training reads."""
+    from emofuse.cli.train_cmd import refuse_training_options
+
     mode = "--combine" if getattr(args, "combine", None) else "--calibrate-only" if args.calibrate_only else None
-    if not mode:
-        return
-    defaults = argparse.ArgumentParser(add_help=False)
-    add_train_arguments(defaults)
-    given = [f"--{name.replace('_', '-')}" for name in _TRAINING_ONLY
-             if getattr(args, name, defaults.get_default(name)) != defaults.get_default(name)]
-    if given:
-        raise EmofuseError(f"{', '.join(given)}: no effect with {mode} (no network is trained); leave "
-                           f"{'it' if len(given) == 1 else 'them'} out")
+    if mode:
+        refuse_training_options(args, add_train_arguments, _TRAINING_ONLY, mode)
 
 
 def run_train(args: argparse.Namespace) -> int:

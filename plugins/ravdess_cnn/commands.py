@@ -73,6 +73,11 @@ def add_train_arguments(parser) -> None:
                              "refitted on their validation actors under --data")
 
 
+#: Options that only shape a training run: --combine trains no network, so giving one is a mistake.
+_TRAINING_ONLY = ("val_actors", "epochs", "members", "seed", "checkpoint_dir", "resume", "no_augment", "augment",
+                  "condition_copies", "features", "trim", "tiny", "width_scale", "vtlp")
+
+
 def run_train(args) -> int:
     from emofuse.plugins.litert import export_litert
 
@@ -86,7 +91,11 @@ def run_train(args) -> int:
     if not str(args.output).endswith(".keras"):
         raise EmofuseError(f"--output {args.output}: the model file name must end in .keras")
     if args.combine:
+        from emofuse.cli.train_cmd import refuse_training_options
+
         from .combine import combine_voice_models
+
+        refuse_training_options(args, add_train_arguments, _TRAINING_ONLY, "--combine")
 
         meta = combine_voice_models(args.combine, args.data, args.output, cache_dir=args.cache_dir)
     else:
