@@ -254,7 +254,7 @@ def train_voice_model(
     if width_scale <= 0:
         raise DatasetError(f"--width-scale {width_scale:g}: must be above 0")
     if vtlp and mode == "none":
-        raise DatasetError("--vtlp adds augmented copies: it cannot go with --augment none")
+        raise DatasetError("--vtlp adds augmented copies: it cannot go with --augment none or --no-augment")
     set_threads(threads)
     import keras
 
