@@ -90,7 +90,7 @@ def test_vtlp_copies_are_the_warped_extractors_features(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_voice_vtlp_records_the_copies_and_refuses_no_augmentation(tmp_path):
+def test_train_voice_vtlp_records_the_copies_and_refuses_no_augmentation(tmp_path, capsys):
     from emofuse.cli import main
 
     data = tmp_path / "ravdess"
@@ -102,5 +102,7 @@ def test_train_voice_vtlp_records_the_copies_and_refuses_no_augmentation(tmp_pat
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["vtlp"] == [0.9, 1.1] and meta["augmentations"][-2:] == ["vtlp0.9", "vtlp1.1"]
     refused = tmp_path / "n.keras"
+    capsys.readouterr()
     assert main(args + ["--augment", "none", "--output", str(refused)]) == 1
+    assert "--vtlp adds augmented copies" in capsys.readouterr().err
     assert not refused.exists()
