@@ -138,6 +138,8 @@ def test_train_and_evaluate_help_have_examples_and_no_empty_defaults():
     assert 'pip install "emofuse[train]"' in _help("train", "voice")
     precision = _help("evaluate", "face")
     assert "(default float32;" in precision and "(default: float32)" not in precision  # said once
+    voice = _help("train", "voice")
+    assert "(default 1: the" in voice and "(default: 1.0)" not in voice  # --width-scale says it in its own words
 
 
 def test_train_and_evaluate_help_show_every_models_examples():

@@ -28,7 +28,8 @@ def refuse_training_options(args: argparse.Namespace, add_arguments, names: tupl
 
 class _HelpWithDefaults(argparse.HelpFormatter):
     """Adds '(default: X)' to an option's help only when it has a default worth saying (not
-    None or False, not a required option); a text of several lines (the examples) keeps them."""
+    None or False, not a required option) and its help does not say it already ("(default ...");
+    a text of several lines (the examples) keeps them."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         if "\n" in text:
@@ -39,7 +40,7 @@ class _HelpWithDefaults(argparse.HelpFormatter):
         text = action.help or ""
         default = action.default
         if ("%(default)" in text or action.required or default in (None, False, argparse.SUPPRESS)
-                or not action.option_strings or f"default {default}" in text):
+                or not action.option_strings or f"default {default}" in text or "(default" in text):
             return text
         return text + " (default: %(default)s)"
 
