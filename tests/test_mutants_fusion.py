@@ -100,9 +100,9 @@ def test_open_lower_bounds_accept_anything_above_them():
 
 def test_evidence_repr_lists_every_option():
     assert repr(EvidenceFusion()) == (
-        "EvidenceFusion(face_weight=0.25, voice_weight=0.75, face_temperature=1.3, voice_temperature=1.09, "
-        "confidence_power=2, narrowband_weight=0.25, face_size=48, quiet_db=-45, loud_db=-35, full_window=2)")
-    assert repr(EvidenceFusion(face_weight=1, quiet_db=-50.5)).startswith("EvidenceFusion(face_weight=1, voice_weight=0.75,")
+        "EvidenceFusion(face_weight=0.4, voice_weight=0.6, face_temperature=1.3, voice_temperature=1.02, "
+        "confidence_power=2, narrowband_weight=0.75, face_size=48, quiet_db=-45, loud_db=-35, full_window=2)")
+    assert repr(EvidenceFusion(face_weight=1, quiet_db=-50.5)).startswith("EvidenceFusion(face_weight=1, voice_weight=0.6,")
 
 
 # ------------------------------------------------------------------ weighted / product
@@ -200,7 +200,7 @@ def test_fuse_many_with_no_trust_anywhere_counts_both_equally_row_by_row_without
     one = fusion.fuse_many(*_zero_trust_rows(1))[0]
     for row in many:
         assert row == pytest.approx(one)
-    qf, qv = calibrate(FACE.array, 1.30), calibrate(VOICE.array, 1.09)
+    qf, qv = calibrate(FACE.array, 1.30), calibrate(VOICE.array, 1.02)
     pooled = np.exp(0.5 * np.log(np.maximum(qf, 1e-4)) + 0.5 * np.log(np.maximum(qv, 1e-4)))
     assert one == pytest.approx(pooled / pooled.sum())
 
