@@ -5,6 +5,8 @@ the recording conditions, on data the models never trained on?
     python benchmarks/fusion_conditions.py record          # only render and record the evidence
     python benchmarks/fusion_conditions.py report          # score every strategy from the cache
     python benchmarks/fusion_conditions.py --clips 40      # a quick run
+    python benchmarks/fusion_conditions.py --cache /tmp/fb-candidate \
+        --set audio-classifier.model=runs/x/ravdess_cnn.keras   # a candidate model, in its own cache
 
 Clips pair a FER2013 PublicTest face with a RAVDESS utterance of the same emotion by the voice
 model's unseen actors (17-20), under the conditions of benchmarks/fusionbench/conditions.py,
@@ -23,6 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from emofuse.cli.options import parse_component_options  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -45,7 +49,7 @@ def cmd_record(args) -> Path:
     t0 = time.time()
     specs, faces = plan(Path(args.data), args.clips, args.seed)
     log(f"{len(specs)} clips (actors {sorted({s.actor for s in specs})}) into {folder}")
-    recorder = Recorder(specs, faces, folder, force=args.force, log=log)
+    recorder = Recorder(specs, faces, folder, force=args.force, log=log, component_options=args.component_options)
     face_styles, voice_styles = styles(CONDITIONS)
     for style in face_styles:
         recorder.evidence("face", style)
@@ -76,7 +80,19 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=5, help="seed of the clip plan (the audio-visual benchmark's)")
     parser.add_argument("--clips", type=int, default=160, help="clips per condition, spread over actors and emotions")
     parser.add_argument("--force", action="store_true", help="record again even if the cached evidence is current")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KIND.OPTION=VALUE",
+                        help="record with this component option, as `emofuse analyze --set` (e.g. "
+                             "audio-classifier.model=M to measure a candidate model before shipping it); "
+                             "evidence recorded otherwise is recorded again, so give such runs their own --cache")
     args = parser.parse_args(argv)
+    try:
+        args.component_options = parse_component_options(args.sets)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+    for kind, options in args.component_options.items():
+        model = options.get("model")
+        if isinstance(model, str) and not Path(model).is_file():
+            parser.error(f"--set {kind.replace('_', '-')}.model={model}: no such file")
     if args.step in ("all", "record"):
         cmd_record(args)
     if args.step in ("all", "report"):

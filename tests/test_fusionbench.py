@@ -145,6 +145,52 @@ def test_join_scores_and_strategies_on_a_tiny_cache(tmp_path):
     assert np.allclose(table.run_strategy(t, strategy), strategy.fuse_many(t.face, t.voice), equal_nan=True)
 
 
+# ---------------------------------------------------------------------------------- recording a candidate
+
+
+def test_models_tag_follows_the_options_and_the_content_of_the_files_they_name(tmp_path):
+    """`--set audio-classifier.model=M`: evidence of the shipped model, of M and of M retrained
+    in place must never be taken for one another."""
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"weights one")
+    export = tmp_path / "m.tflite"
+    export.write_bytes(b"export one")
+    options = {"audio_classifier": {"model": str(model)}}
+    shipped, candidate = record.models_tag(), record.models_tag(options)
+    assert record.models_tag({}) == shipped and candidate != shipped
+    assert record.models_tag({"audio_classifier": {"model": str(model)}}) == candidate  # stable
+    model.write_bytes(b"weights two")
+    retrained = record.models_tag(options)
+    assert retrained != candidate
+    export.write_bytes(b"export two")  # the runtime loads the export: it counts too
+    assert record.models_tag(options) != retrained
+    assert record.models_tag({"fusion": {"face_weight": 0.7}}) != record.models_tag({"fusion": {"face_weight": 0.6}})
+
+
+def test_recorder_records_with_its_component_options(tmp_path):
+    options = {"fusion": {"face_weight": 0.7}}
+    recorder = record.Recorder([], np.zeros((0, 48, 48)), tmp_path, component_options=options)
+    assert recorder.tag == record.models_tag(options)
+    pipeline = recorder.pipeline
+    assert pipeline.options.component_options == options and pipeline.options.persons is False
+    assert record.Recorder([], np.zeros((0, 48, 48)), tmp_path).pipeline.options.component_options == {}
+
+
+def test_fusion_conditions_refuses_a_missing_candidate_model_before_any_work(tmp_path, capsys):
+    import fusion_conditions
+
+    missing = tmp_path / "nope.keras"
+    with pytest.raises(SystemExit) as excinfo:
+        fusion_conditions.main(["record", "--cache", str(tmp_path / "c"),
+                                "--set", f"audio-classifier.model={missing}"])
+    assert excinfo.value.code == 2
+    assert f"--set audio-classifier.model={missing}: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(SystemExit):
+        fusion_conditions.main(["record", "--cache", str(tmp_path / "c"), "--set", "nonsense"])
+    assert "--set expects KIND.OPTION=VALUE" in capsys.readouterr().err
+
+
 def test_temperature_fit_recovers_a_known_temperature():
     rng = np.random.default_rng(0)
     n = 4000

@@ -15,7 +15,7 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -194,8 +194,10 @@ def record_crema(pipeline, folder: Path, out: Path, tag: str) -> Path | None:
     return save(out, arrays, header)
 
 
-def models_tag() -> str:
-    """Changes when a shipped model file or the VAD plugin changes (then the evidence is recorded again)."""
+def models_tag(component_options: Mapping[str, Mapping[str, object]] | None = None) -> str:
+    """Changes when a shipped model file or the VAD plugin changes, or the component options the
+    evidence is recorded with (`--set`; a value naming a file counts with that file's content,
+    and a model's `.tflite` export beside it): then the evidence is recorded again."""
     from importlib.resources import files
 
     parts = []
@@ -204,7 +206,22 @@ def models_tag() -> str:
         path = Path(str(files(package) / name))
         stat = path.stat() if path.is_file() else None
         parts.append(f"{name}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}")
+    if component_options:
+        parts.append(json.dumps(component_options, sort_keys=True, default=str))
+        for kind in sorted(component_options):
+            for key, value in sorted(component_options[kind].items()):
+                for path in _files_named(value):
+                    parts.append(f"{kind}.{key}:{path.name}:{hashlib.sha1(path.read_bytes()).hexdigest()}")
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:10]
+
+
+def _files_named(value: object) -> list[Path]:
+    """The file an option value names, and its `.tflite` export beside it (what the runtime loads)."""
+    if not isinstance(value, str) or not Path(value).is_file():
+        return []
+    path = Path(value)
+    export = path.with_suffix(".tflite")
+    return [path] + ([export] if export != path and export.is_file() else [])
 
 
 @dataclasses.dataclass
@@ -216,15 +233,19 @@ class Recorder:
     cache: Path
     force: bool = False
     log: Callable[[str], None] = print
+    #: {kind: {option: value}} for the recording pipeline (`--set`), e.g. a candidate voice model.
+    component_options: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        self.tag = models_tag()
+        self.tag = models_tag(self.component_options)
         self._pipeline = None
 
     @property
     def pipeline(self):
         if self._pipeline is None:
-            self._pipeline = recording_pipeline()
+            from emofuse.runner import AnalysisOptions
+
+            self._pipeline = recording_pipeline(AnalysisOptions(persons=False, component_options=self.component_options))
         return self._pipeline
 
     def evidence(self, modality: str, style: str) -> Path:
