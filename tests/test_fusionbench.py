@@ -163,7 +163,10 @@ def test_models_tag_follows_the_options_and_the_content_of_the_files_they_name(t
     retrained = record.models_tag(options)
     assert retrained != candidate
     export.write_bytes(b"export two")  # the runtime loads the export: it counts too
-    assert record.models_tag(options) != retrained
+    exported = record.models_tag(options)
+    assert exported != retrained
+    (tmp_path / "m.json").write_text('{"temperature": 0.9}')  # and the metadata (temperature, features)
+    assert record.models_tag(options) != exported
     assert record.models_tag({"fusion": {"face_weight": 0.7}}) != record.models_tag({"fusion": {"face_weight": 0.6}})
 
 

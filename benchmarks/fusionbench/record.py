@@ -197,7 +197,7 @@ def record_crema(pipeline, folder: Path, out: Path, tag: str) -> Path | None:
 def models_tag(component_options: Mapping[str, Mapping[str, object]] | None = None) -> str:
     """Changes when a shipped model file or the VAD plugin changes, or the component options the
     evidence is recorded with (`--set`; a value naming a file counts with that file's content,
-    and a model's `.tflite` export beside it): then the evidence is recorded again."""
+    and a model's `.tflite` export and `.json` beside it): then the evidence is recorded again."""
     from importlib.resources import files
 
     parts = []
@@ -216,12 +216,13 @@ def models_tag(component_options: Mapping[str, Mapping[str, object]] | None = No
 
 
 def _files_named(value: object) -> list[Path]:
-    """The file an option value names, and its `.tflite` export beside it (what the runtime loads)."""
+    """The file an option value names, and the `.tflite` export and `.json` metadata beside it
+    (what the runtime loads: the export's weights, the metadata's temperature and features)."""
     if not isinstance(value, str) or not Path(value).is_file():
         return []
     path = Path(value)
-    export = path.with_suffix(".tflite")
-    return [path] + ([export] if export != path and export.is_file() else [])
+    beside = [path.with_suffix(suffix) for suffix in (".tflite", ".json")]
+    return [path] + [other for other in beside if other != path and other.is_file()]
 
 
 @dataclasses.dataclass
