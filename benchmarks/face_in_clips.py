@@ -15,8 +15,6 @@ PublicTest is the face model's validation split: compare models here, do not quo
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,27 +26,19 @@ from fusion_conditions import DEFAULT_CACHE, DEFAULT_DATA, folder_of, log  # noq
 from emofuse.cli.options import parse_component_options  # noqa: E402
 
 
-def candidate_digest(model: Path, options: dict) -> str:
-    """A short name for a face model file and its classifier options (the evidence cache's key)."""
-    key = hashlib.sha1(model.read_bytes())
-    if options:
-        key.update(json.dumps(options, sort_keys=True).encode())
-    return key.hexdigest()[:10]
-
-
 def model_evidence(specs, faces, folder: Path, model: Path, style: str, options: dict) -> Path:
     """Record (once) the face evidence of `style` with the face model `model` and the classifier
     `options` instead of the shipped model at its defaults."""
-    from fusionbench.record import recording_pipeline, record_style, render_face_media
+    from fusionbench.record import models_tag, recording_pipeline, record_style, render_face_media
 
     from emofuse.runner import AnalysisOptions
 
-    digest = candidate_digest(model, options)
+    component_options = {"visual_classifier": {**options, "model": str(model)}}
+    digest = models_tag(component_options)  # the model's files (.keras, .tflite, .json) and options
     out = folder / "evidence-models" / digest / f"face-{style}.npz"
     if not out.is_file():
         paths = render_face_media(specs, faces, style, folder / "media" / f"face-{style}", log)
-        classifier = {**options, "model": str(model)}
-        analysis = AnalysisOptions(persons=False, component_options={"visual_classifier": classifier})
+        analysis = AnalysisOptions(persons=False, component_options=component_options)
         record_style(recording_pipeline(analysis), specs, paths, "face", out, f"model {digest}", log)
     return out
 
