@@ -16,6 +16,8 @@ from pathlib import Path
 from emofuse.errors import EmofuseError
 from emofuse.extras import require_tensorflow
 
+from .distill import DISTILL_TEMPERATURE, DISTILL_WEIGHT
+
 log = logging.getLogger(__name__)
 
 TRAIN_HELP = "train the fer-cnn face model on FER2013 (Kaggle CSV, plain or .gz, or train/ and test/ image folders)"
@@ -37,6 +39,7 @@ EVALUATE_SPLITS = ("PublicTest", "PrivateTest", "Training", "all")
 
 #: The recipe of the shipped model (runs/face/run.py); the defaults of `emofuse train face`.
 DEFAULTS = {"output": "fer_cnn.keras", "epochs": 36, "batch_size": 64, "learning_rate": 2e-3, "seed": 13}
+DEFAULTS_DISTILL = {"distill_weight": DISTILL_WEIGHT, "distill_temperature": DISTILL_TEMPERATURE}
 
 #: A network small enough to train an epoch on a few hundred faces in about a second (smoke tests).
 TINY = {"widths": (8, 16), "dense": 16}
@@ -88,6 +91,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cutmix", type=float, default=0.0, metavar="P",
                         help="share of training faces (0-1) that get a box pasted from another face, "
                              "their label mixed by area (CutMix)")
+    parser.add_argument("--teacher", metavar="MODEL",
+                        help="distil this trained face model (e.g. the shipped ensemble, "
+                             "plugins/fer_cnn/fer_cnn.keras) into the new network: each training target "
+                             "mixes the true label with the teacher's probabilities for that face")
+    parser.add_argument("--distill-weight", type=float, default=DISTILL_WEIGHT, metavar="W",
+                        help="with --teacher: share of each target taken from the teacher (0-1)")
+    parser.add_argument("--distill-temperature", type=float, default=DISTILL_TEMPERATURE, metavar="T",
+                        help="with --teacher: the teacher's logits are divided by T before the softmax "
+                             "(above 1: softer targets that keep which wrong classes look alike)")
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
                         help="train in bfloat16 mixed precision; default: on where it is fast (a GPU, or a "
                              "CPU with AMX or AVX512-BF16), off elsewhere (emulated bfloat16 is many "
@@ -125,6 +137,9 @@ def _train_command(args: argparse.Namespace) -> str:
             parts += ["--cutmix", str(args.cutmix)]
         if getattr(args, "width_scale", 1.0) != 1.0:
             parts += ["--width-scale", f"{args.width_scale:g}"]
+        if getattr(args, "teacher", None):
+            parts += ["--teacher", str(args.teacher), "--distill-weight", f"{args.distill_weight:g}",
+                      "--distill-temperature", f"{args.distill_temperature:g}"]
     parts += [flag for flag, on in (("--tiny", args.tiny), ("--skip-bad", args.skip_bad)) if on]
     return shlex.join(parts)
 
@@ -132,7 +147,7 @@ def _train_command(args: argparse.Namespace) -> str:
 #: Options that only shape a training run: with --combine or --calibrate-only no network is
 #: trained, so giving one of them is a mistake worth saying.
 _TRAINING_ONLY = ("epochs", "batch_size", "learning_rate", "seed", "init_from", "cutmix", "width_scale", "limit",
-                  "resume", "tiny", "mixed_precision")
+                  "resume", "tiny", "mixed_precision", "teacher", "distill_weight", "distill_temperature")
 
 
 def _refuse_training_options(args: argparse.Namespace) -> None:
@@ -142,6 +157,22 @@ def _refuse_training_options(args: argparse.Namespace) -> None:
     mode = "--combine" if getattr(args, "combine", None) else "--calibrate-only" if args.calibrate_only else None
     if mode:
         refuse_training_options(args, add_train_arguments, _TRAINING_ONLY, mode)
+
+
+def _check_distillation(args: argparse.Namespace) -> None:
+    """One-line errors for distillation options that cannot work, before any data is read."""
+    teacher = getattr(args, "teacher", None)
+    if teacher is None:
+        for name in ("distill_weight", "distill_temperature"):
+            if getattr(args, name, None) not in (None, DEFAULTS_DISTILL[name]):
+                raise EmofuseError(f"--{name.replace('_', '-')} needs --teacher MODEL")
+        return
+    if not Path(teacher).is_file():
+        raise EmofuseError(f"--teacher {teacher}: no such model file")
+    if not 0.0 <= args.distill_weight <= 1.0:
+        raise EmofuseError(f"--distill-weight must be between 0 and 1, got {args.distill_weight:g}")
+    if args.distill_temperature <= 0:
+        raise EmofuseError(f"--distill-temperature must be above 0, got {args.distill_temperature:g}")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -154,6 +185,7 @@ def run_train(args: argparse.Namespace) -> int:
             raise EmofuseError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if not 0.0 <= getattr(args, "cutmix", 0.0) <= 1.0:
         raise EmofuseError(f"--cutmix must be between 0 and 1, got {args.cutmix}")
+    _check_distillation(args)
     width_scale = getattr(args, "width_scale", 1.0)
     if width_scale <= 0:
         raise EmofuseError(f"--width-scale must be above 0, got {width_scale:g}")
@@ -181,7 +213,8 @@ def run_train(args: argparse.Namespace) -> int:
             learning_rate=args.learning_rate, seed=args.seed, checkpoint_dir=args.checkpoint_dir,
             resume=args.resume, mixed_precision=args.mixed_precision, limit=args.limit,
             skip_bad=args.skip_bad, init_from=args.init_from,
-            cutmix_probability=args.cutmix, **network_shape(args),
+            cutmix_probability=args.cutmix, teacher=args.teacher, distill_weight=args.distill_weight,
+            distill_temperature=args.distill_temperature, **network_shape(args),
         )
         log.info("trained in %.0f s; model saved to %s", time.time() - started, args.output)
     else:  # the history of the run that made the model, when its checkpoint is still there

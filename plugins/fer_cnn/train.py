@@ -12,6 +12,7 @@ from emofuse.errors import DatasetError
 from emofuse.labels import LABELS
 
 from .data import load_fer2013
+from .distill import DISTILL_TEMPERATURE, DISTILL_WEIGHT, mixed_targets, teacher_logits
 from .model import DENSE, WIDTHS, architecture_of, build_ensemble, build_face_model, members_of, rebuild
 from .preprocess import FACE_SIZE, prepare_faces
 
@@ -82,11 +83,10 @@ def make_augmenter(seed: int, cutmix_probability: float = 0.0):
     return augment
 
 
-def _datasets(train, val, batch_size: int, seed: int, augment):
+def _datasets(train, val, batch_size: int, seed: int, augment, y_train: np.ndarray):
     import tensorflow as tf
 
     x_train = prepare_faces(train.images)
-    y_train = np.eye(len(LABELS), dtype=np.float32)[train.labels]
     ds = (
         tf.data.Dataset.from_tensor_slices((x_train, y_train))
         .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
@@ -117,6 +117,9 @@ def train_face_model(
     dense: int = DENSE,
     init_from: str | Path | None = None,
     cutmix_probability: float = 0.0,
+    teacher: str | Path | None = None,
+    distill_weight: float = DISTILL_WEIGHT,
+    distill_temperature: float = DISTILL_TEMPERATURE,
 ) -> dict:
     """Train on the Training rows of `data`, validate on PublicTest, save the final model to `output`.
 
@@ -129,6 +132,8 @@ def train_face_model(
     the weights (and architecture) of a saved model instead of random ones: a warm restart of the
     schedule that continues a finished run.
     `cutmix_probability` is the share of training faces that get a CutMix box (0: none).
+    `teacher` (a saved face model) distils: each target mixes the one-hot label with the teacher's
+    softened probabilities (`distill.mixed_targets`, `distill_weight`, `distill_temperature`).
     Returns the training history.
     """
     import keras
@@ -170,7 +175,9 @@ def train_face_model(
             loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
             metrics=["accuracy"],
         )
-    train_ds, val_ds = _datasets(train, val, batch_size, seed, make_augmenter(seed, cutmix_probability))
+    logits = None if teacher is None else teacher_logits(teacher, train.images)
+    targets = mixed_targets(train.labels, logits, distill_weight, distill_temperature, len(LABELS))
+    train_ds, val_ds = _datasets(train, val, batch_size, seed, make_augmenter(seed, cutmix_probability), targets)
 
     class Checkpoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
