@@ -26,6 +26,8 @@ TRAIN_EXAMPLES = """\
 examples:
   emofuse train face --data fer2013.csv.gz -o mine.keras
   emofuse train face --data fer2013.csv.gz -o mine.keras --resume      continue after a stop
+  emofuse train face --data fer2013.csv.gz -o wide.keras --width-scale 1.5 --teacher plugins/fer_cnn/fer_cnn.keras
+                                                    distil the shipped ensemble into one wider network
   emofuse analyze clip.mp4 --set visual-classifier.model=mine.keras    use the trained model
 
 Training needs TensorFlow: pip install "emofuse[train]"."""
