@@ -1,8 +1,8 @@
 """Features of RAVDESS files (plus offline-augmented copies), computed once and cached on disk.
 
-The cache lives outside the repository (default: `$TMPDIR/emofuse-voice-cache`); its key covers
-the files (path, size, mtime), the extractor's spec, the trimming settings and the variants, so
-a stale entry is never reused.
+The cache lives outside the repository (default: `$TMPDIR/emofuse-voice-cache`), one entry per
+copy (variant); an entry's key covers the files (path, size, mtime), the extractor's spec, the
+trimming settings and the variant, so a stale entry is never reused.
 """
 from __future__ import annotations
 
@@ -76,18 +76,47 @@ def _key(files: Sequence[RavdessFile], spec: dict, variants: Sequence[str], trim
 
 def file_features(files: Sequence[RavdessFile], extractor, variants: Sequence[str] = ("orig",),
                   cache_dir: str | Path | None = None, trim: str | None = "energy") -> dict[str, list[np.ndarray]]:
-    """variant -> one (frames, features) array per file, in `files` order (cached); each file
-    trimmed the `trim` way (`features.TRIMS`; None: not trimmed) before its copies are made."""
-    variants = list(variants)
+    """variant -> one (frames, features) array per file, in `files` order; each file trimmed the
+    `trim` way (`features.TRIMS`; None: not trimmed) before its copies are made.
+
+    Each variant is cached on its own, so a run that adds a copy computes only that copy; the
+    audio is read once for all the variants not yet cached.
+    """
+    variants = list(dict.fromkeys(variants))
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     spec = dict(extractor.feature_spec)
-    path = cache_dir / f"{_key(files, spec, variants, trim) if trim else 'notrim-' + _key(files, spec, variants)}.npz"
-    if path.exists():
-        try:
-            with np.load(path) as npz:
-                return {v: np.split(npz[f"{v}_x"], npz[f"{v}_offsets"][1:-1]) for v in variants}
-        except Exception:  # a broken cache entry is rebuilt
-            log.warning("ignoring unreadable feature cache %s", path)
+    paths = {v: cache_dir / f"{_key(files, spec, [v], trim) if trim else 'notrim-' + _key(files, spec, [v])}.npz"
+             for v in variants}
+    out: dict[str, list[np.ndarray]] = {}
+    for v in variants:
+        cached = _read_entry(paths[v], v)
+        if cached is not None:
+            out[v] = cached
+    missing = [v for v in variants if v not in out]
+    if missing:
+        computed = _compute(files, extractor, missing, trim)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for v in missing:
+            _write_entry(paths[v], v, computed[v], extractor.n_features)
+            out[v] = computed[v]
+    return {v: out[v] for v in variants}
+
+
+def _read_entry(path: Path, variant: str) -> list[np.ndarray] | None:
+    """The cached arrays of one variant, or None when absent or unreadable (then rebuilt)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as npz:
+            return np.split(npz[f"{variant}_x"], npz[f"{variant}_offsets"][1:-1])
+    except Exception:  # a broken cache entry is rebuilt
+        log.warning("ignoring unreadable feature cache %s", path)
+        return None
+
+
+def _compute(files: Sequence[RavdessFile], extractor, variants: Sequence[str], trim: str | None
+             ) -> dict[str, list[np.ndarray]]:
+    """The features of every copy in `variants` of every file (each file's audio read once)."""
     started = time.time()
     out: dict[str, list[np.ndarray]] = {v: [] for v in variants}
     extractors = {v: variant_extractor(extractor, v) for v in variants}
@@ -98,13 +127,14 @@ def file_features(files: Sequence[RavdessFile], extractor, variants: Sequence[st
         for v in variants:
             out[v].append(extractors[v].extract(augment_waveform(y, rate, v, seed=i), rate))
         if (i + 1) % 200 == 0:
-            log.info("features: %d/%d files (%.0f s)", i + 1, len(files), time.time() - started)
-    arrays = {}
-    for v, feats in out.items():
-        arrays[f"{v}_x"] = np.concatenate(feats) if feats else np.zeros((0, extractor.n_features), np.float32)
-        arrays[f"{v}_offsets"] = np.cumsum([0] + [len(x) for x in feats])
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+            log.info("features (%s): %d/%d files (%.0f s)", ", ".join(variants), i + 1, len(files),
+                     time.time() - started)
     return out
+
+
+def _write_entry(path: Path, variant: str, feats: list[np.ndarray], n_features: int) -> None:
+    """One variant's arrays, written to a temporary file and renamed (never half-written)."""
+    x = np.concatenate(feats) if feats else np.zeros((0, n_features), np.float32)
+    tmp = path.with_suffix(".part.npz")
+    np.savez(tmp, **{f"{variant}_x": x, f"{variant}_offsets": np.cumsum([0] + [len(f) for f in feats])})
+    tmp.replace(path)
