@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from emofuse.plugins.fer_cnn.distill import mixed_targets
+from emofuse.plugins.fer_cnn.distill import mixed_targets, teacher_logits
 
 from .face_helpers import run_cli, synthetic_faces, tiny_csv
 
@@ -58,7 +58,8 @@ def test_bad_distillation_options_fail_in_one_line_before_any_work(tmp_path, cap
 
 
 @pytest.mark.slow
-def test_the_teachers_probabilities_reach_the_training_batches_and_the_recorded_command(tmp_path, capsys, monkeypatch):
+def test_the_teachers_probabilities_reach_the_training_batches_and_the_recorded_command(tmp_path, capsys, monkeypatch,
+                                                                                        caplog):
     tf = pytest.importorskip("tensorflow")
     from emofuse.plugins.fer_cnn import train as face_train
     from emofuse.plugins.fer_cnn.artifacts import load_face_model
@@ -80,12 +81,17 @@ def test_the_teachers_probabilities_reach_the_training_batches_and_the_recorded_
 
     monkeypatch.setattr(face_train, "_datasets", spy)
     student = tmp_path / "student.keras"
+    caplog.set_level("INFO", logger="emofuse")
     code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(student), *tiny,
                            "--teacher", str(teacher), "--distill-weight", "0.4", "--distill-temperature", "3")
     assert code == 0, err
 
     images, labels = synthetic_faces(70, seed=1)  # the Training rows of tiny_csv
-    expected = mixed_targets(labels, predict_logits(load_face_model(teacher), images), 0.4, 3.0)
+    logits = teacher_logits(teacher, images)  # what training used: the teacher's default views
+    np.testing.assert_allclose(logits, predict_logits(load_face_model(teacher), images), atol=0.05)
+    expected = mixed_targets(labels, logits, 0.4, 3.0)
+    agreement = 100 * np.mean(logits.argmax(axis=1) == labels)
+    assert f"teacher agrees with the labels on {agreement:.1f} % of the training faces" in caplog.text
     seen = np.concatenate(batches)
     assert len(seen) == 70  # 7 batches of 10, no augmentation of the labels without CutMix
     # every target fed to training is one face's mixed target (shuffled), none a bare one-hot label
