@@ -26,23 +26,6 @@ from fusion_conditions import DEFAULT_CACHE, DEFAULT_DATA, folder_of, log  # noq
 from emofuse.cli.options import parse_component_options  # noqa: E402
 
 
-def model_evidence(specs, faces, folder: Path, model: Path, style: str, options: dict) -> Path:
-    """Record (once) the face evidence of `style` with the face model `model` and the classifier
-    `options` instead of the shipped model at its defaults."""
-    from fusionbench.record import models_tag, recording_pipeline, record_style, render_face_media
-
-    from emofuse.runner import AnalysisOptions
-
-    component_options = {"visual_classifier": {**options, "model": str(model)}}
-    digest = models_tag(component_options)  # the model's files (.keras, .tflite, .json) and options
-    out = folder / "evidence-models" / digest / f"face-{style}.npz"
-    if not out.is_file():
-        paths = render_face_media(specs, faces, style, folder / "media" / f"face-{style}", log)
-        analysis = AnalysisOptions(persons=False, component_options=component_options)
-        record_style(recording_pipeline(analysis), specs, paths, "face", out, f"model {digest}", log)
-    return out
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder with fer2013/ and ravdess/")
@@ -80,14 +63,12 @@ def main(argv=None) -> int:
     model = args.model or classifier.model_path
     truth = np.array([LABELS.index(s.label) for s in specs])
     crop = crop_verdicts(classifier, faces[[s.face_index for s in specs]])
-    recorder = Recorder(specs, faces, folder, log=log)
+    # a candidate (another model or options) is recorded beside the shipped model's evidence
+    component_options = {"visual_classifier": {**options, "model": str(model)}} if candidate else {}
+    recorder = Recorder(specs, faces, folder, log=log, component_options=component_options)
     rows = {}
     for style in FACE_STYLES:
-        if candidate:
-            path = model_evidence(specs, faces, folder, model, style, options)
-        else:
-            path = recorder.evidence("face", style)
-        _, arrays = load(path)
+        _, arrays = load(recorder.evidence("face", style))
         in_clip = clip_verdicts(arrays["clip"], arrays["scores"], [s.clip for s in specs])
         rows[style] = compare(truth, crop, in_clip)
     print(f"face model: {classifier!r}; {len(specs)} clips; {time.time() - t0:.0f} s\n")

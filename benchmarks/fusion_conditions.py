@@ -64,11 +64,13 @@ def cmd_record(args) -> Path:
 
 
 def cmd_report(args) -> dict:
+    from fusionbench.record import results_folder
     from fusionbench.report import run_report
 
     t0 = time.time()
-    result = run_report(folder_of(args), log=log)
-    log(f"scored in {time.time() - t0:.0f} s; report: {folder_of(args) / 'report.md'}")
+    results = results_folder(folder_of(args), args.component_options)
+    result = run_report(results, log=log)
+    log(f"scored in {time.time() - t0:.0f} s; report: {results / 'report.md'}")
     return result
 
 
@@ -83,7 +85,8 @@ def main(argv=None) -> int:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KIND.OPTION=VALUE",
                         help="record with this component option, as `emofuse analyze --set` (e.g. "
                              "audio-classifier.model=M to measure a candidate model before shipping it); "
-                             "evidence recorded otherwise is recorded again, so give such runs their own --cache")
+                             "its evidence and report go to CACHE/<plan>/candidates/<tag>/, beside the shipped "
+                             "models' (the rendered clips are shared)")
     args = parser.parse_args(argv)
     try:
         args.component_options = parse_component_options(args.sets)

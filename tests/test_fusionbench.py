@@ -179,6 +179,34 @@ def test_recorder_records_with_its_component_options(tmp_path):
     assert record.Recorder([], np.zeros((0, 48, 48)), tmp_path).pipeline.options.component_options == {}
 
 
+def test_a_candidates_evidence_and_report_go_beside_the_shipped_models_never_over_them(tmp_path, monkeypatch):
+    import fusion_conditions
+    from fusionbench import report
+
+    options = {"fusion": {"face_weight": 0.7}}
+    shipped = record.Recorder([], np.zeros((0, 48, 48)), tmp_path)
+    candidate = record.Recorder([], np.zeros((0, 48, 48)), tmp_path, component_options=options)
+    assert shipped.results == tmp_path
+    assert candidate.results == tmp_path / "candidates" / record.models_tag(options)
+    media, written = [], []
+    monkeypatch.setattr(record, "render_face_media", lambda specs, faces, style, folder, log: media.append(folder) or [])
+    monkeypatch.setattr(record, "recording_pipeline", lambda analysis: analysis)
+    monkeypatch.setattr(record, "record_style",
+                        lambda pipeline, specs, paths, modality, out, tag, log: written.append((out, tag)))
+    assert shipped.evidence("face", "sharp") == tmp_path / "evidence" / "face-sharp.npz"
+    assert candidate.evidence("face", "sharp") == candidate.results / "evidence" / "face-sharp.npz"
+    assert written == [(tmp_path / "evidence" / "face-sharp.npz", shipped.tag),
+                       (candidate.results / "evidence" / "face-sharp.npz", candidate.tag)]
+    assert media == [tmp_path / "media" / "face-sharp"] * 2  # the rendered clips are shared
+
+    reported = []
+    monkeypatch.setattr(report, "run_report", lambda folder, log: reported.append(folder) or {})
+    fusion_conditions.main(["report", "--cache", str(tmp_path), "--set", "fusion.face_weight=0.7"])
+    fusion_conditions.main(["report", "--cache", str(tmp_path)])
+    plan = tmp_path / "seed5-clips160"
+    assert reported == [plan / "candidates" / record.models_tag(options), plan]
+
+
 def test_fusion_conditions_refuses_a_missing_candidate_model_before_any_work(tmp_path, capsys):
     import fusion_conditions
 

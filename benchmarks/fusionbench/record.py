@@ -225,6 +225,13 @@ def _files_named(value: object) -> list[Path]:
     return [path] + [other for other in beside if other != path and other.is_file()]
 
 
+def results_folder(folder: Path, component_options: Mapping | None = None) -> Path:
+    """Where the evidence and report of a run go: `folder` for the shipped components, else
+    `folder/candidates/<models_tag>` (a candidate's evidence never replaces the shipped one's;
+    both share the rendered media in `folder/media`)."""
+    return Path(folder) / "candidates" / models_tag(component_options) if component_options else Path(folder)
+
+
 @dataclasses.dataclass
 class Recorder:
     """Renders and records every style a set of conditions needs, reusing what is cached."""
@@ -239,6 +246,7 @@ class Recorder:
 
     def __post_init__(self):
         self.tag = models_tag(self.component_options)
+        self.results = results_folder(self.cache, self.component_options)
         self._pipeline = None
 
     @property
@@ -250,7 +258,7 @@ class Recorder:
         return self._pipeline
 
     def evidence(self, modality: str, style: str) -> Path:
-        out = self.cache / "evidence" / f"{modality}-{style}.npz"
+        out = self.results / "evidence" / f"{modality}-{style}.npz"
         if out.is_file() and not self.force and load(out)[0].get("tag") == self.tag:
             return out
         t0 = time.time()
@@ -264,7 +272,7 @@ class Recorder:
         return out
 
     def crema(self, folder: Path) -> Path | None:
-        out = self.cache / "evidence" / "crema-d.npz"
+        out = self.results / "evidence" / "crema-d.npz"
         if out.is_file() and not self.force and load(out)[0].get("tag") == self.tag:
             return out
         return record_crema(self.pipeline, folder, out, self.tag)
