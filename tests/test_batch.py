@@ -458,3 +458,39 @@ def test_summary_table_counts_media_seconds_and_lists_the_failures(batch_compone
     code, err = run(capsys, str(root), "-o", str(out), "-q")  # quiet: the failure and the one line only
     assert code == 1 and "media-seconds" not in err and "already complete" in err
     assert err.count("not a media file") == 1
+
+
+class _KilledSlot:
+    """A pool slot whose worker hangs (alive) or has died, as `LocalPool._check` sees it."""
+
+    def __init__(self, task, alive: bool):
+        import types
+
+        self.task, self.began = task, time.monotonic() - 10
+        self.conn = types.SimpleNamespace(poll=lambda: False)
+        self.process = types.SimpleNamespace(is_alive=lambda: alive, join=lambda: None, exitcode=-9)
+        self.kills = 0
+
+    def kill(self):
+        self.kills += 1
+
+    def start(self):
+        pass
+
+
+@pytest.mark.parametrize("alive, status", [(True, "timeout"), (False, "failed")])
+def test_a_worker_killed_while_writing_leaves_no_temp_file_of_its_outputs(tmp_path, alive, status):
+    import collections
+
+    from emofuse.batch.local import LocalPool
+    from emofuse.batch.work import FileTask
+
+    task = FileTask(str(tmp_path / "a.mp4"), "a", {"csv": str(tmp_path / "a.csv")})
+    half = tmp_path / ".a.csv.k9x2m4q7.part.csv"  # what atomic_output had made when the kill came
+    other = tmp_path / ".b.csv.k9x2m4q7.part.csv"  # another file's, still being written
+    half.write_text("half a table")
+    other.write_text("half of another")
+    slot = _KilledSlot(task, alive)
+    rows = list(LocalPool(job=None, jobs=1, timeout=1.0, retries=0)._check(slot, collections.deque(), collections.Counter()))
+    assert [row["status"] for row in rows] == [status] and slot.kills == 1
+    assert not half.exists() and other.exists()
