@@ -47,6 +47,7 @@ def test_impossible_weights_and_temperatures_are_refused(weight, temperature):
 @pytest.mark.parametrize("argv, message", [
     (["--teacher", "missing.keras"], "--teacher missing.keras: no such model file"),
     (["--distill-weight", "0.3"], "--distill-weight needs --teacher MODEL"),
+    (["--distill-weight", "0.5"], "--distill-weight needs --teacher MODEL"),  # the default, said without a teacher
     (["--distill-temperature", "3"], "--distill-temperature needs --teacher MODEL"),
 ])
 def test_bad_distillation_options_fail_in_one_line_before_any_work(tmp_path, capsys, argv, message):

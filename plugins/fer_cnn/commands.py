@@ -97,11 +97,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="distil this trained face model (e.g. the shipped ensemble, "
                              "plugins/fer_cnn/fer_cnn.keras) into the new network: each training target "
                              "mixes the true label with the teacher's probabilities for that face")
-    parser.add_argument("--distill-weight", type=float, default=DISTILL_WEIGHT, metavar="W",
-                        help="with --teacher: share of each target taken from the teacher (0-1)")
-    parser.add_argument("--distill-temperature", type=float, default=DISTILL_TEMPERATURE, metavar="T",
+    parser.add_argument("--distill-weight", type=float, metavar="W",
+                        help=f"with --teacher: share of each target taken from the teacher (0-1; "
+                             f"default {DISTILL_WEIGHT:g})")
+    parser.add_argument("--distill-temperature", type=float, metavar="T",
                         help="with --teacher: the teacher's logits are divided by T before the softmax "
-                             "(above 1: softer targets that keep which wrong classes look alike)")
+                             "(above 1: softer targets that keep which wrong classes look alike; "
+                             f"default {DISTILL_TEMPERATURE:g})")
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
                         help="train in bfloat16 mixed precision; default: on where it is fast (a GPU, or a "
                              "CPU with AMX or AVX512-BF16), off elsewhere (emulated bfloat16 is many "
@@ -164,10 +166,12 @@ def _refuse_training_options(args: argparse.Namespace) -> None:
 def _check_distillation(args: argparse.Namespace) -> None:
     """One-line errors for distillation options that cannot work, before any data is read."""
     teacher = getattr(args, "teacher", None)
+    for name, default in DEFAULTS_DISTILL.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, default)
+        elif teacher is None:
+            raise EmofuseError(f"--{name.replace('_', '-')} needs --teacher MODEL")
     if teacher is None:
-        for name in ("distill_weight", "distill_temperature"):
-            if getattr(args, name, None) not in (None, DEFAULTS_DISTILL[name]):
-                raise EmofuseError(f"--{name.replace('_', '-')} needs --teacher MODEL")
         return
     if not Path(teacher).is_file():
         raise EmofuseError(f"--teacher {teacher}: no such model file")
