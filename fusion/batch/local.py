@@ -115,11 +115,6 @@ class _Slot:
         self.kill()
 
 
-def _remove_partial_outputs(task: FileTask) -> None:
-    """A worker killed while writing leaves its temp files: delete them (its outputs are not written)."""
-    remove_stale_parts(task.outputs.values())
-
-
 def describe_exit(code: int | None) -> str:
     if code is not None and code < 0:
         try:
@@ -187,7 +182,7 @@ class LocalPool:
             deaths[task.source] += 1
             how = describe_exit(slot.process.exitcode)
             slot.kill()
-            _remove_partial_outputs(task)
+            remove_stale_parts(task.outputs.values())  # what the killed worker was writing
             slot.start()
             if deaths[task.source] <= self.retries:
                 pending.appendleft(task)
@@ -199,7 +194,7 @@ class LocalPool:
                 yield row
         elif self.timeout and slot.began is not None and time.monotonic() - slot.began > self.timeout:
             slot.kill()
-            _remove_partial_outputs(task)
+            remove_stale_parts(task.outputs.values())  # what the killed worker was writing
             slot.start()
             row = empty_row(task, "timeout", f"{task.source}: given up after {self.timeout:g} s "
                                              "(--timeout-per-file)")

@@ -175,8 +175,9 @@ def train_face_model(
             loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
             metrics=["accuracy"],
         )
-    logits = None if teacher is None else teacher_logits(teacher, train.images)
-    if logits is not None:
+    logits = None
+    if teacher is not None:
+        logits = teacher_logits(teacher, train.images)
         log.info("teacher agrees with the labels on %.1f %% of the training faces",
                  100 * float(np.mean(logits.argmax(axis=1) == train.labels)))
     targets = mixed_targets(train.labels, logits, distill_weight, distill_temperature, len(LABELS))
