@@ -141,11 +141,12 @@ def multi_person_clip(path: str | Path, seconds: float = 60.0, persons: int = 3,
 
 
 def one_person_clip(path: str | Path, seconds: float = 60.0, fps: float = 25,
-                    size: tuple[int, int] = (640, 480), seed: int = 0) -> Path:
-    """Write the one-person clip of speed.py: the astronaut swaying, a speech-like soundtrack."""
+                    size: tuple[int, int] = (640, 480), seed: int = 0, face: bool = True) -> Path:
+    """Write the one-person clip of speed.py: the astronaut swaying, a speech-like soundtrack
+    (`face=False`: the same grey background and soundtrack without her)."""
     from emofuse.testing import write_media
 
-    return write_media(path, seconds, fps=fps, size=size, face=True, audio="speech", seed=seed)
+    return write_media(path, seconds, fps=fps, size=size, face=face, audio="speech", seed=seed)
 
 
 def faces_per_frame(path: str | Path, every: int = 25) -> list[int]:

@@ -3,6 +3,7 @@
     python benchmarks/face_in_clips.py                        # the shipped face model
     python benchmarks/face_in_clips.py --model runs/x.keras   # a candidate, same clips
     python benchmarks/face_in_clips.py --set zoom=0.95 --set face_view=false   # other test-time views
+    python benchmarks/face_in_clips.py --detector detect_width=640            # other Haar detector options
 
 The fusion benchmark's clips (benchmarks/fusion_conditions.py: one FER2013 PublicTest face per
 clip, rendered `upscaled`, `sharp` and `small`) are analysed by the real pipeline (Haar detector,
@@ -35,12 +36,16 @@ def main(argv=None) -> int:
     parser.add_argument("--model", type=Path, help="a face model (.keras) to measure instead of the shipped one")
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
                         help="a fer-cnn option (`emofuse list visual-classifier --options`), e.g. zoom=0.95")
+    parser.add_argument("--detector", action="append", default=[], metavar="OPTION=VALUE",
+                        help="a haar face-detector option (`emofuse list face-detector --options`), e.g. detect_width=640")
     args = parser.parse_args(argv)
     if args.model is not None and not args.model.is_file():
         parser.error(f"--model {args.model}: no such file")
     try:
-        parsed = parse_component_options([f"visual-classifier.{item}" for item in args.set])
+        parsed = parse_component_options([f"visual-classifier.{item}" for item in args.set]
+                                         + [f"face-detector.{item}" for item in args.detector])
         options = parsed.get("visual_classifier", {})
+        detector_options = parsed.get("face_detector", {})
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
 
@@ -53,10 +58,13 @@ def main(argv=None) -> int:
     from emofuse.plugins.fer_cnn import FerCnnClassifier
 
     t0 = time.time()
+    from emofuse.plugins.haar import HaarFaceDetector
+
     try:  # a bad option is refused before the clip plan is built
         classifier = FerCnnClassifier(args.model, **options)
+        HaarFaceDetector(**detector_options)
     except (TypeError, ValueError) as error:
-        parser.error(f"--set: {error}")
+        parser.error(f"--set/--detector: {error}")
     folder = folder_of(args)
     specs, faces = plan(Path(args.data), args.clips, args.seed)
     candidate = args.model is not None or bool(options)
@@ -65,13 +73,15 @@ def main(argv=None) -> int:
     crop = crop_verdicts(classifier, faces[[s.face_index for s in specs]])
     # a candidate (another model or options) is recorded beside the shipped model's evidence
     component_options = {"visual_classifier": {**options, "model": str(model)}} if candidate else {}
+    if detector_options:
+        component_options["face_detector"] = detector_options
     recorder = Recorder(specs, faces, folder, log=log, component_options=component_options)
     rows = {}
     for style in FACE_STYLES:
         _, arrays = load(recorder.evidence("face", style))
         in_clip = clip_verdicts(arrays["clip"], arrays["scores"], [s.clip for s in specs])
         rows[style] = compare(truth, crop, in_clip)
-    print(f"face model: {classifier!r}; {len(specs)} clips; {time.time() - t0:.0f} s\n")
+    print(f"face model: {classifier!r}; detector options: {detector_options or 'defaults'}; {len(specs)} clips; {time.time() - t0:.0f} s\n")
     print(markdown(rows))
     return 0
 

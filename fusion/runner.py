@@ -291,7 +291,11 @@ class Pipeline:
         return face_evidence(scores, [face.box for face in seen.faces], frames, seen.sampled), tracks
 
     def face_tracker(self) -> FaceTracker:
-        """A fresh FaceTracker for one stream, honouring --detect-fps, --no-track and the detector."""
+        """A fresh FaceTracker for one stream, honouring --detect-fps, --no-track and the detector;
+        a detector with `new_stream()` is told that a new stream starts."""
+        new_stream = getattr(self.face_detector, "new_stream", None)
+        if callable(new_stream):
+            new_stream()
         return FaceTracker(self.options.detect_fps, self.options.track,
                            can_track=callable(getattr(self.face_detector, "track", None)))
 

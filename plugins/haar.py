@@ -16,6 +16,11 @@ class HaarFaceDetector:
     """Viola-Jones frontal faces. Frames wider than `detect_width` are shrunk first (2x faster,
     nearly the same hits); boxes are returned in the original frame's pixels.
 
+    Shrinking hides small faces (at 320 px a 640x480 frame shows none under ~48 px, a 1920x1080
+    one none under ~144 px), so the first full scan and every `fine_every`-th after it are made
+    at `fine_width` instead (counted from `new_stream()`): a face too small for the quick scans is
+    found there, and tracking keeps it between full scans.
+
     `track(frame, boxes)` finds the faces of `boxes` again in a frame shortly after: it searches
     only the region around each box (`track_margin` of the box's size on every side), shrunk so
     the face is about `TRACK_FACE` x `min_size` pixels wide: a few milliseconds instead of a full
@@ -27,19 +32,26 @@ class HaarFaceDetector:
         "min_neighbors": "overlapping hits a face needs (>= 0): higher, fewer false faces",
         "min_size": "smallest face searched, in pixels of the shrunk frame",
         "detect_width": "frames wider than this are shrunk before a full scan (0: never)",
+        "fine_width": "the finer full scans shrink frames only to this width (0: never), to find smaller faces",
+        "fine_every": "the first full scan and every Nth after it are the finer ones (0: none)",
         "track_margin": "tracking searches this share of a face's size around it (>= 0)",
         "cascade": "a Haar cascade .xml file (default: OpenCV's frontal-face cascade)",
     }
 
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24,
-                 detect_width: int = 320, track_margin: float = 0.5, cascade: str | None = None) -> None:
+                 detect_width: int = 320, track_margin: float = 0.5, cascade: str | None = None,
+                 fine_width: int = 640, fine_every: int = 4) -> None:
         self.scale_factor, self.min_neighbors = float(scale_factor), int(min_neighbors)
         self.min_size, self.detect_width = int(min_size), int(detect_width)
+        self.fine_width, self.fine_every = int(fine_width), int(fine_every)
+        self._scans = 0
         self.track_margin = float(track_margin)
         for option, value, low, strict in (("scale_factor", self.scale_factor, 1, True),
                                            ("min_neighbors", self.min_neighbors, 0, False),
                                            ("min_size", self.min_size, 1, False),
                                            ("detect_width", self.detect_width, 0, False),
+                                           ("fine_width", self.fine_width, 0, False),
+                                           ("fine_every", self.fine_every, 0, False),
                                            ("track_margin", self.track_margin, 0, False)):
             if value < low or (strict and value == low):
                 raise ValueError(f"{option} must be {'>' if strict else '>='} {low}, got {value:g}")
@@ -54,12 +66,19 @@ class HaarFaceDetector:
         if self._cascade.empty():
             raise PluginError(f"{path}: cannot load the Haar cascade")
 
+    def new_stream(self) -> None:
+        """A new file or camera: its first full scan is a finer one."""
+        self._scans = 0
+
     def detect(self, frame):
+        fine = bool(self.fine_every) and self._scans % self.fine_every == 0
+        self._scans += 1
         gray = _gray(frame)
+        width = _finer(self.detect_width, self.fine_width) if fine else self.detect_width
         scale = 1.0
-        if self.detect_width and gray.shape[1] > self.detect_width:
-            scale = gray.shape[1] / self.detect_width
-            gray = _resize(gray, self.detect_width / gray.shape[1])
+        if width and gray.shape[1] > width:
+            scale = gray.shape[1] / width
+            gray = _resize(gray, width / gray.shape[1])
         return [_to_frame(hit, scale, 0, 0) for hit in self._scan(gray)]
 
     def track(self, frame, boxes):
@@ -92,6 +111,11 @@ class HaarFaceDetector:
         return self._cascade.detectMultiScale(
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(side, side), **sizes,
         )
+
+
+def _finer(width: int, fine_width: int) -> int:
+    """The wider of two shrink widths, where 0 means the frame's own width (the finest)."""
+    return 0 if not width or not fine_width else max(width, fine_width)
 
 
 def _gray(frame):

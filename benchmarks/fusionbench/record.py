@@ -195,14 +195,15 @@ def record_crema(pipeline, folder: Path, out: Path, tag: str) -> Path | None:
 
 
 def models_tag(component_options: Mapping[str, Mapping[str, object]] | None = None) -> str:
-    """Changes when a shipped model file or the VAD plugin changes, or the component options the
+    """Changes when a shipped model file or the VAD or Haar plugin changes, or the component options the
     evidence is recorded with (`--set`; a value naming a file counts with that file's content,
     and a model's `.tflite` export and `.json` beside it): then the evidence is recorded again."""
     from importlib.resources import files
 
     parts = []
     for package, name in (("emofuse.plugins.fer_cnn", "fer_cnn.tflite"), ("emofuse.plugins.fer_cnn", "fer_cnn.json"),
-                          ("emofuse.plugins.ravdess_cnn", "ravdess_cnn.tflite"), ("emofuse.plugins", "vad.py")):
+                          ("emofuse.plugins.ravdess_cnn", "ravdess_cnn.tflite"), ("emofuse.plugins", "vad.py"),
+                          ("emofuse.plugins", "haar.py")):
         path = Path(str(files(package) / name))
         stat = path.stat() if path.is_file() else None
         parts.append(f"{name}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}")
