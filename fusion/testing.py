@@ -470,7 +470,8 @@ def check_face_detector(detector: Any) -> None:
     On `make_frame()` it returns a sequence of FaceBox, all inside the frame, one of them on
     the face; it does not modify the frame; on a face-less frame it returns an empty sequence.
     A detector with the optional `track(frame, boxes)` must find the face again after it moved a
-    little, return nothing once it left, and nothing for no boxes.
+    little, return nothing once it left, and nothing for no boxes. One with the optional
+    `new_stream()` must find, after it, what it found on the same frame at the start of a stream.
     """
     name = _name(detector)
     assert callable(getattr(detector, "detect", None)), f"{name} has no detect(frame) method"
@@ -493,6 +494,20 @@ def check_face_detector(detector: Any) -> None:
     assert len(empty) == 0, f"{name}.detect found faces on a plain grey frame: {list(empty)}"
     if callable(getattr(detector, "track", None)):
         _check_tracking(detector, name)
+    if callable(getattr(detector, "new_stream", None)):
+        _check_new_stream(detector, name)
+
+
+def _check_new_stream(detector: Any, name: str) -> None:
+    """The optional `new_stream()`: after it, a frame gives what it gave at the start of a stream."""
+    frame = make_frame(offset=(-40, 20))
+    detector.new_stream()
+    first = list(detector.detect(frame))
+    for _ in range(3):
+        detector.detect(make_frame(face=False))
+    detector.new_stream()
+    again = list(detector.detect(frame))
+    assert again == first, f"{name}.detect after new_stream() returned {again}, at the start of a stream {first}"
 
 
 def _check_tracking(detector: Any, name: str) -> None:

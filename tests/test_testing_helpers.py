@@ -231,6 +231,18 @@ class OverflowDetector(HaarDetector):
         return [FaceBox(b.x, b.y, frame.shape[1], b.height) for b in super().detect(frame)]
 
 
+class ForgetfulDetector(HaarDetector):  # finds faces in its first 3 calls only; new_stream() does not restart it
+    def __init__(self):
+        self.calls = 0
+
+    def new_stream(self):
+        pass
+
+    def detect(self, frame):
+        self.calls += 1
+        return super().detect(frame) if self.calls <= 3 else []
+
+
 class TupleDetector(HaarDetector):
     def detect(self, frame):
         return [(b.x, b.y, b.width, b.height) for b in super().detect(frame)]
@@ -404,6 +416,7 @@ def test_checkers_accept_correct_components(tmp_path):
     (check_face_detector, TupleDetector(), "FaceBox objects"),
     (check_face_detector, ScribblingDetector(), "modified the frame"),
     (check_face_detector, ArrayDetector(), "list of FaceBox"),
+    (check_face_detector, ForgetfulDetector(), r"after new_stream\(\) returned \[\], at the start of a stream \[FaceBox"),
     (check_face_detector, UniformClassifier(), "no detect"),
     (check_visual_classifier, OneScoreClassifier(), "1 results for 3 crops"),
     (check_visual_classifier, DictClassifier(), "must return EmotionScores"),
