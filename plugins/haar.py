@@ -40,7 +40,7 @@ class HaarFaceDetector:
 
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24,
                  detect_width: int = 320, track_margin: float = 0.5, cascade: str | None = None,
-                 fine_width: int = 640, fine_every: int = 4) -> None:
+                 fine_width: int = 640, fine_every: int = 8) -> None:
         self.scale_factor, self.min_neighbors = float(scale_factor), int(min_neighbors)
         self.min_size, self.detect_width = int(min_size), int(detect_width)
         self.fine_width, self.fine_every = int(fine_width), int(fine_every)
