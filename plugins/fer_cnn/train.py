@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -83,17 +84,36 @@ def make_augmenter(seed: int, cutmix_probability: float = 0.0):
     return augment
 
 
-def _datasets(train, val, batch_size: int, seed: int, augment, y_train: np.ndarray):
+def runtime_mixer(share: float, seed: int):
+    """A batch map ((faces, runtime crops, found), y) -> (faces, y) that puts the runtime crop in
+    place of each face that has one with probability `share`, drawn anew every epoch."""
+    import tensorflow as tf
+
+    gen = tf.random.Generator.from_seed(seed + 5)
+
+    def mix(x, y):
+        faces, crops, found = x
+        n = tf.shape(faces)[0]
+        take = tf.logical_and(gen.uniform([n]) < share, found)
+        return tf.where(tf.reshape(take, [-1, 1, 1, 1]), crops, faces), y
+
+    return mix
+
+
+def _datasets(train, val, batch_size: int, seed: int, augment, y_train: np.ndarray,
+              runtime: tuple[np.ndarray, np.ndarray] | None = None, runtime_share: float = 0.0):
     import tensorflow as tf
 
     x_train = prepare_faces(train.images)
+    inputs = x_train if runtime is None else (x_train, prepare_faces(runtime[0]), runtime[1])
     ds = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        tf.data.Dataset.from_tensor_slices((inputs, y_train))
         .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size, drop_remainder=True)
-        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(2)
     )
+    if runtime is not None:
+        ds = ds.map(runtime_mixer(runtime_share, seed))
+    ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
     val_ds = None
     if val is not None:
         y_val = np.eye(len(LABELS), dtype=np.float32)[val.labels]
@@ -120,6 +140,7 @@ def train_face_model(
     teacher: str | Path | None = None,
     distill_weight: float = DISTILL_WEIGHT,
     distill_temperature: float = DISTILL_TEMPERATURE,
+    runtime_crops: float = 0.0,
 ) -> dict:
     """Train on the Training rows of `data`, validate on PublicTest, save the final model to `output`.
 
@@ -134,6 +155,8 @@ def train_face_model(
     `cutmix_probability` is the share of training faces that get a CutMix box (0: none).
     `teacher` (a saved face model) distils: each target mixes the one-hot label with the teacher's
     softened probabilities (`distill.mixed_targets`, `distill_weight`, `distill_temperature`).
+    `runtime_crops` is the share of training faces shown, each epoch, as the runtime would crop
+    them (`runtime_crops.py`; made once and kept in the checkpoint folder).
     Returns the training history.
     """
     import keras
@@ -181,7 +204,17 @@ def train_face_model(
         log.info("teacher agrees with the labels on %.1f %% of the training faces",
                  100 * float(np.mean(logits.argmax(axis=1) == train.labels)))
     targets = mixed_targets(train.labels, logits, distill_weight, distill_temperature, len(LABELS))
-    train_ds, val_ds = _datasets(train, val, batch_size, seed, make_augmenter(seed, cutmix_probability), targets)
+    runtime = None
+    if runtime_crops > 0:
+        from .runtime_crops import cached_runtime_crops
+
+        started = time.time()
+        runtime = cached_runtime_crops(train.images, checkpoint_dir, os.cpu_count() or 1,
+                                       lambda done, total: log.info("runtime crops: %d/%d faces", done, total))
+        log.info("runtime crops: Haar found %.1f %% of the training faces (%.0f s)",
+                 100 * float(np.mean(runtime[1])), time.time() - started)
+    train_ds, val_ds = _datasets(train, val, batch_size, seed, make_augmenter(seed, cutmix_probability), targets,
+                                 runtime, runtime_crops)
 
     class Checkpoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
