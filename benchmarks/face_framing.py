@@ -54,9 +54,10 @@ def main(argv=None) -> int:
         parser.error(f"--set: {error}")
 
     from avbench import clips as C
-    from fusionbench.faces import FRAME_SIZE, sharp_face
+    from fusionbench.faces import FRAME_SIZE
 
     from emofuse.labels import LABELS
+    from emofuse.plugins.fer_cnn.runtime_crops import sharp_face
     from emofuse.plugins.haar import HaarFaceDetector
     from emofuse.testing import make_frame
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from emofuse.plugins.fer_cnn.runtime_crops import camera_face, jpeg  # the camera rendering, one copy
+
 FACE_STYLES = ("upscaled", "sharp", "small")
 FRAME_SIZE = (640, 480)
 #: (min, max) face side in pixels, Gaussian blur sigma range, JPEG quality range per style.
@@ -31,15 +33,11 @@ def face_frames(style: str, face48: np.ndarray, seconds: float, fps: float, rng:
         return
     if style not in CAMERA:
         raise ValueError(f"unknown face style {style!r}; styles: {', '.join(FACE_STYLES)}")
-    import cv2
     from avbench.clips import swaying_frames
 
     (lo, hi), (blur_lo, blur_hi), (q_lo, q_hi) = CAMERA[style]
     side = int(round(rng.uniform(lo, hi) / 2)) * 2
-    face = sharp_face(face48, side)
-    face = cv2.GaussianBlur(face, (0, 0), rng.uniform(blur_lo, blur_hi))
-    tint = np.array([1.0 + rng.uniform(0.03, 0.10), 1.0, 1.0 - rng.uniform(0.03, 0.12)])  # warm light
-    face_rgb = np.clip(face[:, :, None] * tint, 0, 255).astype(np.uint8)
+    face_rgb = np.clip(camera_face(face48, side, rng, (blur_lo, blur_hi)), 0, 255).astype(np.uint8)
     quality = int(rng.integers(q_lo, q_hi + 1))
 
     for frame in swaying_frames(face_rgb, seconds, phase, fps, FRAME_SIZE):
@@ -47,20 +45,3 @@ def face_frames(style: str, face48: np.ndarray, seconds: float, fps: float, rng:
         yield jpeg(noisy, quality)
 
 
-def sharp_face(face48: np.ndarray, side: int) -> np.ndarray:
-    """The 48x48 face enlarged to `side` px with Lanczos, then an unsharp mask (float32 grey)."""
-    import cv2
-
-    big = cv2.resize(np.asarray(face48, np.uint8), (side, side), interpolation=cv2.INTER_LANCZOS4).astype(np.float32)
-    soft = cv2.GaussianBlur(big, (0, 0), side / 48 * 0.8)
-    return np.clip(big + 0.6 * (big - soft), 0, 255)
-
-
-def jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
-    """`frame` (RGB uint8) after a JPEG round trip at `quality`."""
-    import cv2
-
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)

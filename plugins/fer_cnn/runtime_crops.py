@@ -48,11 +48,11 @@ def jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
 
 def camera_face(face48: np.ndarray, side: int, rng: np.random.Generator,
                 blur: tuple[float, float] = BLUR) -> np.ndarray:
-    """The face as a camera would show it at `side` px: sharpened, blurred, warm-tinted (RGB float32)."""
+    """The face as a camera would show it at `side` px: sharpened, blurred, warm-tinted (RGB float)."""
     import cv2
 
     face = cv2.GaussianBlur(sharp_face(face48, side), (0, 0), rng.uniform(*blur))
-    tint = np.array([1.0 + rng.uniform(0.03, 0.10), 1.0, 1.0 - rng.uniform(0.03, 0.12)], np.float32)
+    tint = np.array([1.0 + rng.uniform(0.03, 0.10), 1.0, 1.0 - rng.uniform(0.03, 0.12)])
     return face[:, :, None] * tint
 
 
