@@ -102,6 +102,19 @@ def test_the_teachers_probabilities_reach_the_training_batches_and_the_recorded_
     command = json.loads(student.with_suffix(".json").read_text())["training"]["command"]
     assert f"--teacher {teacher} --distill-weight 0.4 --distill-temperature 3" in command
 
+    # the teacher's logits are kept in the checkpoint folder: a resumed run does not score again
+    kept, = student.with_suffix(".ckpt").glob("teacher_logits-*.npz")
+    with np.load(kept) as cached:
+        np.testing.assert_allclose(cached["logits"], logits, atol=0.05)
+
+    def no_scoring(*args):
+        raise AssertionError("the teacher scored the training faces again")
+
+    monkeypatch.setattr(face_train, "teacher_logits", no_scoring)
+    code, _, err = run_cli(capsys, "train", "face", "--data", str(data), "--output", str(student), *tiny,
+                           "--teacher", str(teacher), "--resume")
+    assert code == 0, err
+
 
 def test_distillation_options_are_refused_with_combine(tmp_path, capsys):
     pytest.importorskip("tensorflow")

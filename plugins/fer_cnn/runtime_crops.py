@@ -116,16 +116,11 @@ def cached_runtime_crops(faces: np.ndarray, folder: str | Path, workers: int = 1
                          progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`runtime_crops`, kept in `folder` (a training run's checkpoint folder) for a resumed run;
     the file is keyed by the faces' content."""
-    import hashlib
+    from .run_cache import cached_arrays, content_key
 
-    key = hashlib.sha1(np.ascontiguousarray(faces, dtype=np.uint8).tobytes()).hexdigest()[:12]
-    path = Path(folder) / f"runtime_crops-{SEED}-{key}.npz"
-    if path.is_file():
-        with np.load(path) as cached:
-            return cached["crops"], cached["found"]
-    crops, found = runtime_crops(faces, SEED, workers, progress)
-    tmp = path.with_name(path.name + ".part.npz")
-    np.savez_compressed(tmp, crops=crops, found=found)
-    tmp.replace(path)
-    return crops, found
+    def make() -> dict[str, np.ndarray]:
+        crops, found = runtime_crops(faces, SEED, workers, progress)
+        return {"crops": crops, "found": found}
 
+    kept = cached_arrays(folder, f"runtime_crops-{SEED}", content_key(np.asarray(faces, np.uint8)), make)
+    return kept["crops"], kept["found"]

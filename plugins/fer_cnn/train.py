@@ -200,7 +200,11 @@ def train_face_model(
         )
     logits = None
     if teacher is not None:
-        logits = teacher_logits(teacher, train.images)
+        from .run_cache import cached_arrays, content_key
+
+        key = content_key(Path(teacher).read_bytes(), train.images)
+        logits = cached_arrays(checkpoint_dir, "teacher_logits", key,
+                               lambda: {"logits": teacher_logits(teacher, train.images)})["logits"]
         log.info("teacher agrees with the labels on %.1f %% of the training faces",
                  100 * float(np.mean(logits.argmax(axis=1) == train.labels)))
     targets = mixed_targets(train.labels, logits, distill_weight, distill_temperature, len(LABELS))
