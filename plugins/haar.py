@@ -31,7 +31,7 @@ class HaarFaceDetector:
         "scale_factor": "image pyramid step (> 1): smaller finds more faces, slower",
         "min_neighbors": "overlapping hits a face needs (>= 0): higher, fewer false faces",
         "min_size": "smallest face searched, in pixels of the shrunk frame",
-        "detect_width": "frames wider than this are shrunk before a full scan (0: never)",
+        "detect_width": "frames wider than this are shrunk before a quick full scan (0: never)",
         "fine_width": "the finer full scans shrink frames only to this width (0: never), to find smaller faces",
         "fine_every": "the first full scan and every Nth after it are the finer ones (0: none)",
         "track_margin": "tracking searches this share of a face's size around it (>= 0)",
