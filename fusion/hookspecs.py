@@ -14,7 +14,8 @@ hookimpl = pluggy.HookimplMarker("emofuse")
 
 @hookspec
 def register_face_detectors(register):
-    """Register face detectors: objects with `detect(frame) -> list[FaceBox]`."""
+    """Register face detectors: objects with `detect(frame) -> list[FaceBox]` (optional:
+    `track(frame, boxes)`, `new_stream()`; see docs/plugins.md)."""
 
 
 @hookspec
