@@ -7,8 +7,9 @@ Places PublicTest faces (the `sharp` rendering of benchmarks/fusionbench: Lanczo
 detector's quick full scan on it, and prints (1) the detector's box against the square the face
 was drawn in (side ratio, centre offsets as shares of the side) and (2) the shipped face model's
 accuracy on the faces found: on the 48x48 crops themselves, on the square each was drawn in, and
-on crops of the box re-framed (scaled by S about its centre, moved down by DY of its side). The runtime crops the box as it is
-(S 1, DY 0). PublicTest is the face model's validation split: compare framings, not models.
+on crops of the box re-framed (scaled by S about its centre, moved down by DY of its side). The
+runtime crops the box as it is (S 1, DY 0). PublicTest is the face model's validation split:
+compare framings, not models.
 """
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def main(argv=None) -> int:
     from emofuse.plugins.fer_cnn import FerCnnClassifier
 
     try:
-        options = parse_component_options([f"visual-classifier.{item}" for item in args.set]).get("visual_classifier", {})
+        parsed = parse_component_options([f"visual-classifier.{item}" for item in args.set])
+        options = parsed.get("visual_classifier", {})
         classifier = FerCnnClassifier(**options)
     except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
         parser.error(f"--set: {error}")
@@ -93,11 +95,13 @@ def main(argv=None) -> int:
         return float(np.mean(np.array([LABELS.index(s.label) for s in classifier.classify(batch)]) == truth))
 
     ratio, dx, dy = np.array(geometry).T
-    print(f"{classifier!r}\nHaar found {len(found)} of {len(chosen)} faces; box side / drawn side: median {np.median(ratio):.3f} "
+    print(f"{classifier!r}\nHaar found {len(found)} of {len(chosen)} faces; box side / drawn side: "
+          f"median {np.median(ratio):.3f} "
           f"(quartiles {np.percentile(ratio, 25):.3f}-{np.percentile(ratio, 75):.3f}); centre offset "
           f"x {np.median(dx):+.3f}, y {np.median(dy):+.3f} of the side\n")
     print(f"| crop | accuracy on the {len(found)} faces found |\n|---|--:|")
-    print(f"| the 48x48 FER2013 crops themselves | {accuracy([np.repeat(faces[i][:, :, None], 3, 2) for i in found]):.1%} |")
+    themselves = [np.repeat(faces[i][:, :, None], 3, 2) for i in found]
+    print(f"| the 48x48 FER2013 crops themselves | {accuracy(themselves):.1%} |")
     print(f"| the square the face was drawn in (its exact framing, enlarged and shrunk back) | {accuracy(drawn):.1%} |")
     for (scale, shift), batch in crops.items():
         runtime = " (the runtime's crop)" if (scale, shift) == (1.0, 0.0) else ""

@@ -37,7 +37,8 @@ def main(argv=None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
                         help="a fer-cnn option (`emofuse list visual-classifier --options`), e.g. zoom=0.95")
     parser.add_argument("--detector", action="append", default=[], metavar="OPTION=VALUE",
-                        help="a haar face-detector option (`emofuse list face-detector --options`), e.g. detect_width=640")
+                        help="a haar face-detector option (`emofuse list face-detector --options`), "
+                             "e.g. detect_width=640")
     args = parser.parse_args(argv)
     if args.model is not None and not args.model.is_file():
         parser.error(f"--model {args.model}: no such file")
@@ -81,7 +82,8 @@ def main(argv=None) -> int:
         _, arrays = load(recorder.evidence("face", style))
         in_clip = clip_verdicts(arrays["clip"], arrays["scores"], [s.clip for s in specs])
         rows[style] = compare(truth, crop, in_clip)
-    print(f"face model: {classifier!r}; detector options: {detector_options or 'defaults'}; {len(specs)} clips; {time.time() - t0:.0f} s\n")
+    print(f"face model: {classifier!r}; detector options: {detector_options or 'defaults'}; {len(specs)} clips; "
+          f"{time.time() - t0:.0f} s\n")
     print(markdown(rows))
     return 0
 

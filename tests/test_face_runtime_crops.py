@@ -110,8 +110,9 @@ def test_runtime_crops_are_refused_with_combine(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_training_with_runtime_crops_keeps_them_for_a_resume_and_records_the_share(tmp_path, capsys):
+def test_training_with_runtime_crops_keeps_them_for_a_resume_and_records_the_share(tmp_path, capsys, monkeypatch):
     pytest.importorskip("tensorflow")
+    monkeypatch.setattr(rc, "CHUNK", 30)  # 3 chunks: on a machine with several cores, worker processes under TF
     data = tiny_csv(tmp_path / "fer.csv.gz")
     out = tmp_path / "m.keras"
     argv = ("train", "face", "--data", str(data), "--output", str(out), "--epochs", "1", "--batch-size", "10",

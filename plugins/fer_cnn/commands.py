@@ -96,7 +96,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runtime-crops", type=float, default=0.0, metavar="P",
                         help="share of training faces (0-1) shown, each epoch, as emofuse analyze crops them: "
                              "drawn into a frame at a camera's size, blur and JPEG, cropped where Haar finds "
-                             "them (made once on every core, ~13 min of one core for FER2013, kept in the checkpoint folder)")
+                             "them (made once on every core, ~13 min of one core for FER2013, kept in the "
+                             "checkpoint folder)")
     parser.add_argument("--teacher", metavar="MODEL",
                         help="distil this trained face model (e.g. the shipped ensemble, "
                              "plugins/fer_cnn/fer_cnn.keras) into the new network: each training target "
@@ -227,8 +228,8 @@ def run_train(args: argparse.Namespace) -> int:
             learning_rate=args.learning_rate, seed=args.seed, checkpoint_dir=args.checkpoint_dir,
             resume=args.resume, mixed_precision=args.mixed_precision, limit=args.limit,
             skip_bad=args.skip_bad, init_from=args.init_from,
-            cutmix_probability=args.cutmix, runtime_crops=args.runtime_crops, teacher=args.teacher, distill_weight=args.distill_weight,
-            distill_temperature=args.distill_temperature, **network_shape(args),
+            cutmix_probability=args.cutmix, runtime_crops=args.runtime_crops, teacher=args.teacher,
+            distill_weight=args.distill_weight, distill_temperature=args.distill_temperature, **network_shape(args),
         )
         log.info("trained in %.0f s; model saved to %s", time.time() - started, args.output)
     else:  # the history of the run that made the model, when its checkpoint is still there

@@ -89,9 +89,12 @@ def runtime_crops(faces: np.ndarray, seed: int = SEED, workers: int = 1,
     starts = list(range(0, len(faces), CHUNK))
     chunks = ((faces[start:start + CHUNK], seed, start) for start in starts)
     if workers > 1 and len(starts) > 1:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(min(workers, len(starts))) as pool:
+        # spawned, not forked: training has TensorFlow's threads running by now
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(workers, len(starts)), mp_context=context) as pool:
             results = pool.map(_crop_chunk, *zip(*chunks))
             _collect(results, starts, crops, found, progress)
     else:
