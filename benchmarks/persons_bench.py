@@ -206,7 +206,7 @@ def persons_of(frames, embedder) -> dict[int, str]:
     book = TrackBook(embedder.embed, MAX_GAP)
     for t, frame, linked, cut, _ in frames:
         if cut:
-            book.cut(t)
+            book.cut()
         book.close_before(t)
         for key, box in linked:
             book.see(t, key, box, frame)
