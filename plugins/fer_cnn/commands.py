@@ -96,7 +96,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runtime-crops", type=float, default=0.0, metavar="P",
                         help="share of training faces (0-1) shown, each epoch, as emofuse analyze crops them: "
                              "drawn into a frame at a camera's size, blur and JPEG, cropped where Haar finds "
-                             "them (made once on every core, ~13 min of one core for FER2013, kept in the "
+                             "them (made once on every core, ~7 min of one core for FER2013, kept in the "
                              "checkpoint folder)")
     parser.add_argument("--teacher", metavar="MODEL",
                         help="distil this trained face model (e.g. the shipped ensemble, "
