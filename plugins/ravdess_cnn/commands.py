@@ -65,6 +65,10 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--vtlp", action="store_true",
                         help="two more offline copies of every file with the formants moved x0.9 and x1.1 "
                              "(vocal tract length perturbation: other speakers' vocal tracts, pitch kept)")
+    parser.add_argument("--consistency", type=float, default=0.0, metavar="W",
+                        help="train on pairs of each file's original and an augmented copy, W times the "
+                             "Jensen-Shannon divergence of their predictions added to the loss, so the network "
+                             "answers the same whatever the recording did (default 0: off; about 2x the time)")
     parser.add_argument("--threads", type=int, default=None, help="cap TensorFlow's CPU threads")
     parser.add_argument("--cache-dir", metavar="D", help="feature cache; $TMPDIR/emofuse-voice-cache when not given")
     parser.add_argument("--combine", nargs="+", metavar="MODEL",
@@ -75,7 +79,8 @@ def add_train_arguments(parser) -> None:
 
 #: Options that only shape a training run: --combine trains no network, so giving one is a mistake.
 _TRAINING_ONLY = ("val_actors", "epochs", "members", "seed", "checkpoint_dir", "resume", "no_augment", "augment",
-                  "condition_copies", "features", "trim", "tiny", "width_scale", "vtlp")
+                  "condition_copies", "features", "trim", "tiny", "width_scale", "vtlp",
+                  "consistency")
 
 
 def run_train(args) -> int:
@@ -118,6 +123,7 @@ def _train(args) -> dict:
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
         augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads, features=args.features,
         trim=args.trim, condition_copies=_condition_copies(args), width_scale=args.width_scale, vtlp=args.vtlp,
+        consistency=args.consistency,
     )
 
 

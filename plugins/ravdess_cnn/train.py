@@ -31,6 +31,7 @@ from emofuse.labels import RAVDESS_LABELS
 
 from .cache import AUGMENTATIONS, VTLP_COPIES, file_features
 from .condition_cache import condition_features
+from .consistency import base_of, consistency_loss, pair_epoch_arrays, pair_model
 from .conditions import CONDITION_COPIES
 from .data import RavdessIndex, find_ravdess, format_actors
 from .features import TRIMS, WINDOW_FRAMES, normalize, split_windows
@@ -62,6 +63,7 @@ class TrainConfig:
     time_mask_max: int = 30
     feature_masks: int = 2
     feature_mask_max: int = 8
+    consistency: float = 0.0   # > 0: train on (original, copy) pairs with this Jensen-Shannon weight
 
 
 def extractor_for_training(features: str = "mfcc"):
@@ -101,20 +103,10 @@ def epoch_arrays(variants: dict[str, list[np.ndarray]], labels: np.ndarray, rng:
     x = np.empty((n, frames, n_features), dtype=np.float32)
     for i in range(n):
         name = "orig" if not others or rng.random() < cfg.orig_share else others[rng.integers(len(others))]
-        feats = variants[name][i]
-        t = len(feats)
-        reps = -(-(frames + t) // t)
-        tiled = np.tile(feats, (reps, 1)) if t < frames else feats
+        tiled = tile_to(variants[name][i], frames)
         start = rng.integers(0, max(1, len(tiled) - frames + 1))
         x[i] = tiled[start:start + frames]
-        for _ in range(cfg.time_masks):
-            w = rng.integers(0, cfg.time_mask_max + 1)
-            s = rng.integers(0, frames - w + 1)
-            x[i, s:s + w] = 0.0
-        for _ in range(cfg.feature_masks):
-            w = rng.integers(0, cfg.feature_mask_max + 1)
-            s = rng.integers(0, n_features - w + 1)
-            x[i, :, s:s + w] = 0.0
+        mask_window(x[i], cfg, rng)
     y = np.eye(len(RAVDESS_LABELS), dtype=np.float32)[labels]
     if cfg.mixup > 0:
         lam = rng.beta(cfg.mixup, cfg.mixup, size=(n, 1)).astype(np.float32)
@@ -124,6 +116,25 @@ def epoch_arrays(variants: dict[str, list[np.ndarray]], labels: np.ndarray, rng:
         y = lam * y + (1 - lam) * y[perm]
     order = rng.permutation(n)
     return x[order], y[order]
+
+
+def tile_to(feats: np.ndarray, frames: int) -> np.ndarray:
+    """`feats` repeated end to end when shorter than `frames` (to at least `frames` + its length)."""
+    t = len(feats)
+    return np.tile(feats, (-(-(frames + t) // t), 1)) if t < frames else feats
+
+
+def mask_window(window: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> None:
+    """SpecAugment in place: `cfg.time_masks` runs of frames and `cfg.feature_masks` runs of features zeroed."""
+    frames, n_features = window.shape
+    for _ in range(cfg.time_masks):
+        w = rng.integers(0, cfg.time_mask_max + 1)
+        s = rng.integers(0, frames - w + 1)
+        window[s:s + w] = 0.0
+    for _ in range(cfg.feature_masks):
+        w = rng.integers(0, cfg.feature_mask_max + 1)
+        s = rng.integers(0, n_features - w + 1)
+        window[:, s:s + w] = 0.0
 
 
 def utterance_logits(predict, utterances: Sequence[np.ndarray], frames: int = WINDOW_FRAMES,
@@ -156,8 +167,10 @@ def train_member(variants: dict[str, list[np.ndarray]], labels: np.ndarray, val:
     history: dict[str, list] = {}
     initial_epoch = 0
     keras.utils.set_random_seed(seed)
+    paired = cfg.consistency > 0
     if resume and last.exists() and state_file.exists():
         stats_pooling()
+        consistency_loss(cfg.consistency)   # registers the loss class for loading
         model = keras.models.load_model(last)
         state = json.loads(state_file.read_text())
         initial_epoch, history = state["epoch"], state["history"]
@@ -168,21 +181,28 @@ def train_member(variants: dict[str, list[np.ndarray]], labels: np.ndarray, val:
             cfg.learning_rate / 10, decay_steps=max(1, steps * (cfg.epochs - 1)), alpha=0.01,
             warmup_target=cfg.learning_rate, warmup_steps=steps,
         )
-        model.compile(
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
-            loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=cfg.label_smoothing),
-            metrics=["accuracy"],
-        )
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay)
+        if paired:
+            model = pair_model(model)
+            model.compile(optimizer=optimizer, loss=consistency_loss(cfg.consistency, cfg.label_smoothing))
+        else:
+            model.compile(
+                optimizer=optimizer,
+                loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=cfg.label_smoothing),
+                metrics=["accuracy"],
+            )
+    network = base_of(model) if paired else model
     for epoch in range(initial_epoch, cfg.epochs):
         started = time.time()
         rng = np.random.default_rng([seed, epoch])
-        x, y = (np.concatenate(parts) for parts in zip(*(epoch_arrays(variants, labels, rng, cfg)
+        arrays = pair_epoch_arrays if paired else epoch_arrays
+        *x, y = (np.concatenate(parts) for parts in zip(*(arrays(variants, labels, rng, cfg)
                                                            for _ in range(cfg.passes))))
-        fit = model.fit(x, y, batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch, verbose=0,
-                        shuffle=False)
+        fit = model.fit(x if paired else x[0], y, batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                        verbose=0, shuffle=False)
         logs = {k: float(v[-1]) for k, v in fit.history.items()}
         if val is not None and len(val):
-            logits = utterance_logits(model.predict_on_batch, val, cfg.frames)
+            logits = utterance_logits(network.predict_on_batch, val, cfg.frames)
             logs["val_accuracy"] = float(np.mean(logits.argmax(1) == val_labels))
         logs["seconds"] = time.time() - started
         for key, value in logs.items():
@@ -192,7 +212,7 @@ def train_member(variants: dict[str, list[np.ndarray]], labels: np.ndarray, val:
         tmp.replace(last)
         state_file.write_text(json.dumps({"epoch": epoch + 1, "history": history}))
         log.info("%s epoch %d/%d %s", name, epoch + 1, cfg.epochs, {k: round(v, 4) for k, v in logs.items()})
-    return model, history
+    return network, history
 
 
 def _normalised(feats: list[np.ndarray], raw: int = 0) -> list[np.ndarray]:
@@ -234,6 +254,7 @@ def train_voice_model(
     trim: str = "energy",
     width_scale: float = 1.0,
     vtlp: bool = False,
+    consistency: float = 0.0,
 ) -> dict:
     """Train on every actor of `data` except `val_actors`; save the ensemble to `output` (+ `.json`).
 
@@ -244,6 +265,8 @@ def train_voice_model(
     `trim`: how utterances are trimmed (`features.TRIMS`), recorded in the metadata for evaluation.
     `width_scale`: every conv block's channels and the dense head's units times this (1: the shipped shape).
     `vtlp`: also train on copies with the formants warped (`cache.VTLP_COPIES`; not with `augment` "none").
+    `consistency`: above 0, train on (original, augmented copy) pairs, this weight on the Jensen-Shannon
+    divergence between their predictions (`consistency.py`; not with `augment` "none").
     Returns the metadata written beside the model.
     """
     mode = {True: "default", False: "none"}.get(augment, augment) if isinstance(augment, bool) else augment
@@ -255,6 +278,11 @@ def train_voice_model(
         raise DatasetError(f"--width-scale {width_scale:g}: must be above 0")
     if vtlp and mode == "none":
         raise DatasetError("--vtlp adds augmented copies: it cannot go with --augment none or --no-augment")
+    if consistency < 0:
+        raise DatasetError(f"--consistency {consistency:g}: must be 0 (off) or above")
+    if consistency and mode == "none":
+        raise DatasetError("--consistency pairs files with their augmented copies: it cannot go with --augment none "
+                           "or --no-augment")
     set_threads(threads)
     import keras
 
@@ -267,7 +295,7 @@ def train_voice_model(
         raise DatasetError(f"{data}: no training files left after holding out actors {format_actors(val_set)}")
     if val_set and not val_index.files:
         log.warning("no files of validation actors %s in %s", format_actors(val_set), data)
-    cfg = TrainConfig(epochs=epochs)
+    cfg = TrainConfig(epochs=epochs, consistency=float(consistency))
     if tiny:
         cfg = dataclasses.replace(cfg, widths=TINY_WIDTHS, dense=8, frames=100, batch_size=8)
     cfg = scaled_config(cfg, width_scale)
@@ -313,6 +341,7 @@ def train_voice_model(
         "epochs": epochs,
         "width_scale": width_scale,
         "vtlp": [float(v[4:]) for v in variants if v.startswith("vtlp")],
+        "consistency": cfg.consistency,
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
         "augmentations": variants[1:] + [f"conditions ({len(copies)} random-condition copies)"] * bool(copies),
         "condition_copies": len(copies),
