@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emofuse.atomic import atomic_output
+
 from .data import RavdessFile, load_audio
 from .features import TRIM_MARGIN_S, TRIM_TOP_DB, trim_utterance
 
@@ -135,6 +137,5 @@ def _compute(files: Sequence[RavdessFile], extractor, variants: Sequence[str], t
 def _write_entry(path: Path, variant: str, feats: list[np.ndarray], n_features: int) -> None:
     """One variant's arrays, written to a temporary file and renamed (never half-written)."""
     x = np.concatenate(feats) if feats else np.zeros((0, n_features), np.float32)
-    tmp = path.with_suffix(".part.npz")
-    np.savez(tmp, **{f"{variant}_x": x, f"{variant}_offsets": np.cumsum([0] + [len(f) for f in feats])})
-    tmp.replace(path)
+    with atomic_output(path) as tmp:   # a unique temp name: parallel runs may write the same entry
+        np.savez(tmp, **{f"{variant}_x": x, f"{variant}_offsets": np.cumsum([0] + [len(f) for f in feats])})

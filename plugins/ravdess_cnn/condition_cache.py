@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emofuse.atomic import atomic_output
+
 from .cache import default_cache_dir, trim_key
 from .conditions import apply_condition, random_condition
 from .data import RavdessFile, load_audio
@@ -56,7 +58,6 @@ def condition_features(files: Sequence[RavdessFile], extractor, condition: str,
         if (i + 1) % 200 == 0:
             log.info("features under %s: %d/%d files (%.0f s)", condition, i + 1, len(files), time.time() - started)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part.npz")
-    np.savez(tmp, x=np.concatenate(feats), offsets=np.cumsum([0] + [len(x) for x in feats]))
-    tmp.replace(path)
+    with atomic_output(path) as tmp:   # a unique temp name: parallel runs may write the same entry
+        np.savez(tmp, x=np.concatenate(feats), offsets=np.cumsum([0] + [len(x) for x in feats]))
     return feats

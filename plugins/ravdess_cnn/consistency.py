@@ -19,7 +19,7 @@ _LOSS = None
 def pair_epoch_arrays(variants: dict[str, list[np.ndarray]], labels: np.ndarray, rng: np.random.Generator,
                       cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One epoch of pairs `(x_orig, x_copy, y)`: each file's original and a random augmented copy,
-    cropped at the same relative position (copies may be longer or shorter), masked independently
+    cut around the same relative position (copies may be longer or shorter), masked independently
     (SpecAugment), mixed up with the same partners and shares; the pairs shuffled together."""
     from .train import mask_window
 
@@ -50,12 +50,12 @@ def pair_epoch_arrays(variants: dict[str, list[np.ndarray]], labels: np.ndarray,
 
 
 def _crop_at(feats: np.ndarray, frames: int, where: float) -> np.ndarray:
-    """`frames` frames of the (tiled) `feats` starting `where` (0..1) of the way along the possible starts."""
+    """`frames` frames of the (tiled) `feats` centred `where` (0..1) of the way along it, moved inside
+    at the ends: a tempo-changed copy is cut around the same moment of the utterance."""
     from .train import tile_to
 
     tiled = tile_to(feats, frames)
-    starts = len(tiled) - frames + 1
-    start = min(int(where * starts), starts - 1)
+    start = int(np.clip(round(where * len(tiled) - frames / 2), 0, len(tiled) - frames))
     return tiled[start:start + frames]
 
 
