@@ -171,6 +171,7 @@ def test_combine_gives_every_network_an_equal_share(trained, second, capsys):
     assert "2 networks" in capsys.readouterr().out and out.with_suffix(".tflite").is_file()
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["members"] == 2 and [m["model"] for m in meta["combined_from"]] == [str(trained["model"]), str(second)]
+    assert [m["consistency"] for m in meta["combined_from"]] == [0.0, 0.0]   # how each part was trained
     x = np.random.default_rng(0).standard_normal((2, 100, meta["feature_spec"]["n_features"])).astype(np.float32)
     expected = (_raw_logits(trained["model"], x) + _raw_logits(second, x)) / 2
     np.testing.assert_allclose(_raw_logits(out, x), expected, rtol=1e-4, atol=1e-4)
