@@ -42,12 +42,12 @@ PRODUCT_VOICE_WEIGHT = 0.5
 #: `face_size`, `quiet_db`, `loud_db` and `full_window` are set by reasoning, not fitted: the
 #: classifier's input width, the runner's silence threshold + 10 dB, the voice model's window.
 EVIDENCE_DEFAULTS: dict[str, float] = {
-    "face_weight": 0.40,
-    "voice_weight": 0.60,
+    "face_weight": 0.60,
+    "voice_weight": 0.40,
     "face_temperature": 1.30,
-    "voice_temperature": 1.02,
+    "voice_temperature": 1.04,
     "confidence_power": 2.0,
-    "narrowband_weight": 0.75,
+    "narrowband_weight": 1.0,
     "face_size": 48.0,
     "quiet_db": -45.0,
     "loud_db": -35.0,
