@@ -8,6 +8,7 @@ import pytest
 from emofuse import EmotionScores, LABELS
 from emofuse.evidence import face_evidence
 from emofuse.plugins.fusion_strategies import (
+    EVIDENCE_DEFAULTS,
     EvidenceFusion,
     ProductFusion,
     WeightedFusion,
@@ -100,9 +101,9 @@ def test_open_lower_bounds_accept_anything_above_them():
 
 def test_evidence_repr_lists_every_option():
     assert repr(EvidenceFusion()) == (
-        "EvidenceFusion(face_weight=0.4, voice_weight=0.6, face_temperature=1.3, voice_temperature=1.02, "
-        "confidence_power=2, narrowband_weight=0.75, face_size=48, quiet_db=-45, loud_db=-35, full_window=2)")
-    assert repr(EvidenceFusion(face_weight=1, quiet_db=-50.5)).startswith("EvidenceFusion(face_weight=1, voice_weight=0.6,")
+        "EvidenceFusion(face_weight=0.6, voice_weight=0.4, face_temperature=1.3, voice_temperature=1.04, "
+        "confidence_power=2, narrowband_weight=1, face_size=48, quiet_db=-45, loud_db=-35, full_window=2)")
+    assert repr(EvidenceFusion(face_weight=1, quiet_db=-50.5)).startswith("EvidenceFusion(face_weight=1, voice_weight=0.4,")
 
 
 # ------------------------------------------------------------------ weighted / product
@@ -200,7 +201,8 @@ def test_fuse_many_with_no_trust_anywhere_counts_both_equally_row_by_row_without
     one = fusion.fuse_many(*_zero_trust_rows(1))[0]
     for row in many:
         assert row == pytest.approx(one)
-    qf, qv = calibrate(FACE.array, 1.30), calibrate(VOICE.array, 1.02)
+    qf = calibrate(FACE.array, EVIDENCE_DEFAULTS["face_temperature"])   # the defaults are refitted now and then
+    qv = calibrate(VOICE.array, EVIDENCE_DEFAULTS["voice_temperature"])
     pooled = np.exp(0.5 * np.log(np.maximum(qf, 1e-4)) + 0.5 * np.log(np.maximum(qv, 1e-4)))
     assert one == pytest.approx(pooled / pooled.sum())
 
