@@ -148,6 +148,7 @@ def test_train_voice_with_consistency_saves_a_plain_model_resumes_and_refuses_ba
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["consistency"] == 12.0 and meta["config"]["consistency"] == 12.0
     assert len(load_voice_model(out).inputs) == 1                    # the pair wrapper is not shipped
+    assert len(load_voice_model(tmp_path / "ckpt" / "member0" / "last.keras").inputs) == 2   # but it trained
     # resumed from the pair checkpoint, one more epoch
     assert main(args + ["--epochs", "2", "--consistency", "12", "--augment", "default", "--resume",
                         "--output", str(out)]) == 0
