@@ -21,7 +21,7 @@ def pair_epoch_arrays(variants: dict[str, list[np.ndarray]], labels: np.ndarray,
     """One epoch of pairs `(x_orig, x_copy, y)`: each file's original and a random augmented copy,
     cut around the same relative position (copies may be longer or shorter), masked independently
     (SpecAugment), mixed up with the same partners and shares; the pairs shuffled together."""
-    from .train import mask_window
+    from .train import mask_window, mix_up
 
     others = [v for v in variants if v != "orig"]
     if not others:
@@ -39,12 +39,7 @@ def pair_epoch_arrays(variants: dict[str, list[np.ndarray]], labels: np.ndarray,
         mask_window(xb[i], cfg, rng)
     y = np.eye(len(RAVDESS_LABELS), dtype=np.float32)[labels]
     if cfg.mixup > 0:
-        lam = rng.beta(cfg.mixup, cfg.mixup, size=(n, 1)).astype(np.float32)
-        lam = np.maximum(lam, 1 - lam)
-        perm = rng.permutation(n)
-        xa = lam[:, :, None] * xa + (1 - lam[:, :, None]) * xa[perm]
-        xb = lam[:, :, None] * xb + (1 - lam[:, :, None]) * xb[perm]
-        y = lam * y + (1 - lam) * y[perm]
+        (xa, xb), y = mix_up([xa, xb], y, rng, cfg.mixup)
     order = rng.permutation(n)
     return xa[order], xb[order], y[order]
 

@@ -109,13 +109,21 @@ def epoch_arrays(variants: dict[str, list[np.ndarray]], labels: np.ndarray, rng:
         mask_window(x[i], cfg, rng)
     y = np.eye(len(RAVDESS_LABELS), dtype=np.float32)[labels]
     if cfg.mixup > 0:
-        lam = rng.beta(cfg.mixup, cfg.mixup, size=(n, 1)).astype(np.float32)
-        lam = np.maximum(lam, 1 - lam)
-        perm = rng.permutation(n)
-        x = lam[:, :, None] * x + (1 - lam[:, :, None]) * x[perm]
-        y = lam * y + (1 - lam) * y[perm]
+        (x,), y = mix_up([x], y, rng, cfg.mixup)
     order = rng.permutation(n)
     return x[order], y[order]
+
+
+def mix_up(views: list[np.ndarray], y: np.ndarray, rng: np.random.Generator,
+           alpha: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """Mixup: each example mixed with a random partner at a share of at least a half (Beta(`alpha`,
+    `alpha`)); every array in `views` with the same partners and shares, and the targets `y` alike."""
+    n = len(y)
+    lam = rng.beta(alpha, alpha, size=(n, 1)).astype(np.float32)
+    lam = np.maximum(lam, 1 - lam)
+    perm = rng.permutation(n)
+    mixed = [lam[:, :, None] * x + (1 - lam[:, :, None]) * x[perm] for x in views]
+    return mixed, lam * y + (1 - lam) * y[perm]
 
 
 def tile_to(feats: np.ndarray, frames: int) -> np.ndarray:
@@ -192,10 +200,10 @@ def train_member(variants: dict[str, list[np.ndarray]], labels: np.ndarray, val:
                 metrics=["accuracy"],
             )
     network = base_of(model) if paired else model
+    arrays = pair_epoch_arrays if paired else epoch_arrays
     for epoch in range(initial_epoch, cfg.epochs):
         started = time.time()
         rng = np.random.default_rng([seed, epoch])
-        arrays = pair_epoch_arrays if paired else epoch_arrays
         *x, y = (np.concatenate(parts) for parts in zip(*(arrays(variants, labels, rng, cfg)
                                                            for _ in range(cfg.passes))))
         fit = model.fit(x if paired else x[0], y, batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch,
