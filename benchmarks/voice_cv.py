@@ -48,6 +48,8 @@ def train_command(args, fold: str) -> list[str]:
     if args.augment == "conditions":
         cmd += ["--condition-copies", str(args.condition_copies)]
     cmd += ["--vtlp"] * args.vtlp
+    if args.consistency:
+        cmd += ["--consistency", f"{args.consistency:g}"]
     return cmd + ["--tiny"] * args.tiny
 
 
@@ -60,6 +62,7 @@ def finished(args, fold: str) -> bool:
     return (meta.get("members") == args.members and meta.get("epochs") == args.epochs
             and meta.get("features", "mfcc") == args.features and meta.get("trim", "energy") == args.trim
             and meta.get("width_scale", 1.0) == args.width_scale and bool(meta.get("vtlp")) == args.vtlp
+            and float(meta.get("consistency", 0.0)) == args.consistency
             and (args.augment != "conditions" or meta.get("condition_copies", CONDITION_COPIES) == args.condition_copies))
 
 
@@ -132,6 +135,9 @@ def main(argv=None) -> int:
     parser.add_argument("--width-scale", type=float, default=1.0, metavar="F",
                         help="every conv block and the dense head F times as wide (default 1: the shipped shape)")
     parser.add_argument("--vtlp", action="store_true", help="train with the formant-warped copies (train voice --vtlp)")
+    parser.add_argument("--consistency", type=float, default=0.0, metavar="W",
+                        help="train on (original, copy) pairs with this agreement weight (train voice --consistency; "
+                             "default 0: off)")
     parser.add_argument("--jobs", type=int, default=1, help="folds trained at once (one TensorFlow thread each)")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads per fold")
     parser.add_argument("--cache-dir", type=Path)

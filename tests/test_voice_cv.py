@@ -80,7 +80,7 @@ def test_cross_validation_trains_each_fold_once_and_reports_the_mean(tmp_path, c
     def asked(**changes):
         return argparse.Namespace(**{"out": out, "members": 1, "epochs": 1, "features": "mfcc", "trim": "energy",
                                      "augment": "none", "condition_copies": 6, "width_scale": 1.0,
-                                     "vtlp": False, **changes})
+                                     "vtlp": False, "consistency": 0.0, **changes})
 
     assert voice_cv.finished(asked(), "1") is True
     assert voice_cv.finished(asked(members=2), "1") is False      # more members: the fold is trained further
@@ -90,6 +90,7 @@ def test_cross_validation_trains_each_fold_once_and_reports_the_mean(tmp_path, c
     assert voice_cv.finished(asked(condition_copies=12), "1") is True     # copies only matter with conditions
     assert voice_cv.finished(asked(width_scale=1.5), "1") is False        # a wider network is another recipe
     assert voice_cv.finished(asked(vtlp=True), "1") is False              # trained without the warped copies
+    assert voice_cv.finished(asked(consistency=1.0), "1") is False        # trained without the pairs
 
 
 def test_a_fold_with_other_condition_copies_is_not_finished(tmp_path):
@@ -97,7 +98,7 @@ def test_a_fold_with_other_condition_copies_is_not_finished(tmp_path):
     meta.parent.mkdir()
     recipe = {"members": 1, "epochs": 60, "features": "mfcc", "trim": "energy"}
     args = argparse.Namespace(out=tmp_path, augment="conditions", condition_copies=6, width_scale=1.0, vtlp=False,
-                              **recipe)
+                              consistency=0.0, **recipe)
     meta.write_text(json.dumps(recipe))                                   # older models: 6 copies, not recorded
     assert voice_cv.finished(args, "1") is True
     meta.write_text(json.dumps({**recipe, "condition_copies": 12}))
@@ -109,8 +110,12 @@ def test_a_fold_with_other_condition_copies_is_not_finished(tmp_path):
 def test_fold_command_resumes_and_passes_the_recipe(tmp_path):
     args = argparse.Namespace(out=tmp_path, data=Path("d"), epochs=60, members=3, seed=7, augment="conditions",
                               features="mfcc+prosody", trim="vad", threads=1, cache_dir=None, tiny=False,
-                              condition_copies=12, width_scale=1.5, vtlp=False)
+                              condition_copies=12, width_scale=1.5, vtlp=False, consistency=0.0)
     assert "--vtlp" not in voice_cv.train_command(args, "5-8")
+    assert "--consistency" not in voice_cv.train_command(args, "5-8")
+    args.consistency = 1.0
+    cmd = voice_cv.train_command(args, "5-8")
+    assert cmd[cmd.index("--consistency") + 1] == "1"
     args.vtlp = True
     cmd = voice_cv.train_command(args, "5-8")
     joined = " ".join(cmd[1:])
