@@ -149,6 +149,10 @@ def main(argv=None) -> int:
         parser.error(f"--data {args.data}: not a folder")
     if args.condition_copies < 1:
         parser.error(f"--condition-copies {args.condition_copies}: must be at least 1")
+    if args.consistency < 0:
+        parser.error(f"--consistency {args.consistency:g}: must be 0 (off) or above")
+    if args.consistency and args.augment == "none":
+        parser.error("--consistency pairs files with their augmented copies: it cannot go with --augment none")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     started = time.time()
     if not args.report_only:

@@ -135,3 +135,15 @@ def test_too_few_condition_copies_is_refused_before_any_work(tmp_path, capsys):
     assert stop.value.code == 2
     assert "--condition-copies 0: must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "cv").exists()
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--consistency", "-1"], "--consistency -1: must be 0 (off) or above"),
+    (["--consistency", "1", "--augment", "none"], "--consistency pairs files with their augmented copies"),
+])
+def test_a_consistency_run_that_cannot_train_is_refused_before_any_work(tmp_path, capsys, options, message):
+    with pytest.raises(SystemExit) as stop:
+        voice_cv.main(["--data", str(tmp_path), "--out", str(tmp_path / "cv"), *options])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "cv").exists()
