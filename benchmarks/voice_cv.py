@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from emofuse.plugins.ravdess_cnn.conditions import CONDITION_COPIES
+from emofuse.plugins.ravdess_cnn.conditions import CONDITION_COPIES, STRENGTHS
 
 DEFAULT_FOLDS = "1-4,5-8,9-12,13-16,17-20"
 
@@ -47,6 +47,7 @@ def train_command(args, fold: str) -> list[str]:
         cmd += ["--cache-dir", str(args.cache_dir)]
     if args.augment == "conditions":
         cmd += ["--condition-copies", str(args.condition_copies)]
+        cmd += ["--condition-strength", args.condition_strength] * (args.condition_strength != "table")
     cmd += ["--vtlp"] * args.vtlp
     if args.consistency:
         cmd += ["--consistency", f"{args.consistency:g}"]
@@ -63,7 +64,8 @@ def finished(args, fold: str) -> bool:
             and meta.get("features", "mfcc") == args.features and meta.get("trim", "energy") == args.trim
             and meta.get("width_scale", 1.0) == args.width_scale and bool(meta.get("vtlp")) == args.vtlp
             and float(meta.get("consistency", 0.0)) == args.consistency
-            and (args.augment != "conditions" or meta.get("condition_copies", CONDITION_COPIES) == args.condition_copies))
+            and (args.augment != "conditions" or (meta.get("condition_copies", CONDITION_COPIES) == args.condition_copies
+                                                  and (meta.get("condition_strength") or "table") == args.condition_strength)))
 
 
 def run_fold(args, fold: str) -> float:
@@ -88,7 +90,7 @@ def warm_features(args) -> None:
 
     index = find_ravdess(args.data)
     training_features(index.files, extractor_for_training(args.features), args.augment, args.condition_copies,
-                      cache_dir=args.cache_dir, trim=args.trim, vtlp=args.vtlp)
+                      cache_dir=args.cache_dir, trim=args.trim, vtlp=args.vtlp, strength=args.condition_strength)
 
 
 def measure(args, fold: str) -> dict:
@@ -132,6 +134,8 @@ def main(argv=None) -> int:
     parser.add_argument("--trim", choices=("energy", "vad"), default="energy")
     parser.add_argument("--condition-copies", type=int, default=CONDITION_COPIES,
                         help=f"random-condition copies per file with --augment conditions (default {CONDITION_COPIES})")
+    parser.add_argument("--condition-strength", choices=tuple(STRENGTHS), default="table",
+                        help="how hard the random-condition copies are (train voice --condition-strength)")
     parser.add_argument("--width-scale", type=float, default=1.0, metavar="F",
                         help="every conv block and the dense head F times as wide (default 1: the shipped shape)")
     parser.add_argument("--vtlp", action="store_true", help="train with the formant-warped copies (train voice --vtlp)")
@@ -149,6 +153,8 @@ def main(argv=None) -> int:
         parser.error(f"--data {args.data}: not a folder")
     if args.condition_copies < 1:
         parser.error(f"--condition-copies {args.condition_copies}: must be at least 1")
+    if args.condition_strength != "table" and args.augment != "conditions":
+        parser.error(f"--condition-strength {args.condition_strength} needs --augment conditions")
     if args.consistency < 0:
         parser.error(f"--consistency {args.consistency:g}: must be 0 (off) or above")
     if args.consistency and args.augment == "none":

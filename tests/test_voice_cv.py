@@ -79,8 +79,8 @@ def test_cross_validation_trains_each_fold_once_and_reports_the_mean(tmp_path, c
     assert log.stat().st_size == size
     def asked(**changes):
         return argparse.Namespace(**{"out": out, "members": 1, "epochs": 1, "features": "mfcc", "trim": "energy",
-                                     "augment": "none", "condition_copies": 6, "width_scale": 1.0,
-                                     "vtlp": False, "consistency": 0.0, **changes})
+                                     "augment": "none", "condition_copies": 6, "condition_strength": "table",
+                                     "width_scale": 1.0, "vtlp": False, "consistency": 0.0, **changes})
 
     assert voice_cv.finished(asked(), "1") is True
     assert voice_cv.finished(asked(members=2), "1") is False      # more members: the fold is trained further
@@ -88,6 +88,7 @@ def test_cross_validation_trains_each_fold_once_and_reports_the_mean(tmp_path, c
     assert voice_cv.finished(asked(features="mfcc+prosody"), "1") is False
     assert voice_cv.finished(asked(trim="vad"), "1") is False             # trimmed another way
     assert voice_cv.finished(asked(condition_copies=12), "1") is True     # copies only matter with conditions
+    assert voice_cv.finished(asked(condition_strength="hard"), "1") is True
     assert voice_cv.finished(asked(width_scale=1.5), "1") is False        # a wider network is another recipe
     assert voice_cv.finished(asked(vtlp=True), "1") is False              # trained without the warped copies
     assert voice_cv.finished(asked(consistency=1.0), "1") is False        # trained without the pairs
@@ -97,21 +98,31 @@ def test_a_fold_with_other_condition_copies_is_not_finished(tmp_path):
     meta = tmp_path / "fold_1" / "ravdess_cnn.json"
     meta.parent.mkdir()
     recipe = {"members": 1, "epochs": 60, "features": "mfcc", "trim": "energy"}
-    args = argparse.Namespace(out=tmp_path, augment="conditions", condition_copies=6, width_scale=1.0, vtlp=False,
-                              consistency=0.0, **recipe)
+    args = argparse.Namespace(out=tmp_path, augment="conditions", condition_copies=6, condition_strength="table",
+                              width_scale=1.0, vtlp=False, consistency=0.0, **recipe)
     meta.write_text(json.dumps(recipe))                                   # older models: 6 copies, not recorded
     assert voice_cv.finished(args, "1") is True
     meta.write_text(json.dumps({**recipe, "condition_copies": 12}))
     assert voice_cv.finished(args, "1") is False
     args.condition_copies = 12
     assert voice_cv.finished(args, "1") is True
+    args.condition_strength = "hard"                                      # the copies were the table's
+    assert voice_cv.finished(args, "1") is False
+    meta.write_text(json.dumps({**recipe, "condition_copies": 12, "condition_strength": "hard"}))
+    assert voice_cv.finished(args, "1") is True
 
 
 def test_fold_command_resumes_and_passes_the_recipe(tmp_path):
     args = argparse.Namespace(out=tmp_path, data=Path("d"), epochs=60, members=3, seed=7, augment="conditions",
                               features="mfcc+prosody", trim="vad", threads=1, cache_dir=None, tiny=False,
-                              condition_copies=12, width_scale=1.5, vtlp=False, consistency=0.0)
+                              condition_copies=12, condition_strength="table", width_scale=1.5, vtlp=False,
+                              consistency=0.0)
     assert "--vtlp" not in voice_cv.train_command(args, "5-8")
+    assert "--condition-strength" not in voice_cv.train_command(args, "5-8")   # the default, as train voice's
+    args.condition_strength = "hard"
+    cmd = voice_cv.train_command(args, "5-8")
+    assert cmd[cmd.index("--condition-strength") + 1] == "hard"
+    args.condition_strength = "table"
     assert "--consistency" not in voice_cv.train_command(args, "5-8")
     args.consistency = 1.0
     cmd = voice_cv.train_command(args, "5-8")

@@ -69,7 +69,8 @@ def combine_voice_models(models: Sequence[str | Path], data: str | Path, output:
         "members": len(networks),
         "member_val_accuracy": [a for m in metas for a in m.get("member_val_accuracy", [None] * m.get("members", 1))],
         "combined_from": [{"model": str(path), **{k: m.get(k) for k in ("members", "seed", "epochs", "augmentations",
-                                                                          "condition_copies", "consistency",
+                                                                          "condition_copies", "condition_strength",
+                                                                          "consistency",
                                                                           "val_accuracy")}}
                           for path, m in zip(models, metas)],
         "wall_seconds": round(time.time() - started, 1),

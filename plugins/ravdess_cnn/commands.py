@@ -9,7 +9,7 @@ from pathlib import Path
 from emofuse.errors import DatasetError, EmofuseError
 from emofuse.extras import require_tensorflow
 
-from .conditions import CONDITION_COPIES, CONDITIONS
+from .conditions import CONDITION_COPIES, CONDITIONS, STRENGTHS
 from .robustness import parse_conditions
 
 TRAIN_HELP = "train the ravdess-cnn voice model on RAVDESS speech (validation actors held out)"
@@ -50,6 +50,10 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--condition-copies", type=int, default=None, metavar="N",
                         help=f"with --augment conditions: random-condition copies of every file "
                              f"(default {CONDITION_COPIES}; each is one more cached feature set)")
+    parser.add_argument("--condition-strength", choices=tuple(STRENGTHS), default=None,
+                        help="with --augment conditions: how hard the random-condition copies are: table (noise "
+                             "5-25 dB SNR, pitch +-2.5, tempo 0.85-1.15, rooms RT60 0.3-0.8 s; the shipped "
+                             "model's) or hard (noise 0-20 dB, pitch +-3, tempo 0.8-1.2, rooms 0.3-1.2 s and wetter)")
     parser.add_argument("--features", choices=("mfcc", "mfcc+prosody"), default="mfcc",
                         help="mfcc, or mfcc+prosody (the shipped model's: pitch, voicing, relative energy and pitch "
                              "slope appended to every frame; `analyze` then picks the mfcc-prosody extractor by "
@@ -79,7 +83,7 @@ def add_train_arguments(parser) -> None:
 
 #: Options that only shape a training run: --combine trains no network, so giving one is a mistake.
 _TRAINING_ONLY = ("val_actors", "epochs", "members", "seed", "checkpoint_dir", "resume", "no_augment", "augment",
-                  "condition_copies", "features", "trim", "tiny", "width_scale", "vtlp",
+                  "condition_copies", "condition_strength", "features", "trim", "tiny", "width_scale", "vtlp",
                   "consistency")
 
 
@@ -123,7 +127,7 @@ def _train(args) -> dict:
         members=args.members, checkpoint_dir=args.checkpoint_dir, resume=args.resume, tiny=args.tiny,
         augment=_augment_mode(args), cache_dir=args.cache_dir, threads=args.threads, features=args.features,
         trim=args.trim, condition_copies=_condition_copies(args), width_scale=args.width_scale, vtlp=args.vtlp,
-        consistency=args.consistency,
+        consistency=args.consistency, condition_strength=_condition_strength(args),
     )
 
 
@@ -215,6 +219,16 @@ def _condition_copies(args) -> int:
     if copies < 1:
         raise EmofuseError(f"--condition-copies {copies}: must be at least 1")
     return copies
+
+
+def _condition_strength(args) -> str:
+    """--condition-strength, checked: only with --augment conditions ("table" when not given)."""
+    strength = getattr(args, "condition_strength", None)
+    if strength is None:
+        return "table"
+    if _augment_mode(args) != "conditions":
+        raise EmofuseError(f"--condition-strength {strength} needs --augment conditions")
+    return strength
 
 
 def _augment_mode(args) -> str:

@@ -3,7 +3,8 @@
 The condition is applied to the file as recorded (silence included), then the usual pipeline
 runs: silence (or non-speech) trimmed, extractor features (not normalised). `condition` is a name of
 `conditions.CONDITIONS` or `random:N` (copy N of the training augmentation: a random condition
-at a random strength per file, seeded by N and the file's position).
+at a random strength per file, seeded by N and the file's position; `random-hard:N` the same at
+`conditions.STRENGTHS["hard"]`, see `copy_name`).
 """
 from __future__ import annotations
 
@@ -19,17 +20,32 @@ import numpy as np
 from emofuse.atomic import atomic_output
 
 from .cache import default_cache_dir, trim_key
-from .conditions import apply_condition, random_condition
+from .conditions import STRENGTHS, apply_condition, random_condition
 from .data import RavdessFile, load_audio
 from .features import trim_utterance
 
 log = logging.getLogger(__name__)
 
 
+def copy_name(k: int, strength: str = "table") -> str:
+    """The condition name of random-condition copy `k` at `strength`: `random:K` for the table's
+    strengths (the shipped recipe's copies and cache entries), `random-STRENGTH:K` otherwise."""
+    if strength not in STRENGTHS:
+        raise ValueError(f"unknown condition strength {strength!r}; choose from {', '.join(STRENGTHS)}")
+    return f"random:{k}" if strength == "table" else f"random-{strength}:{k}"
+
+
+def is_copy(variant: str) -> bool:
+    """Whether a training variant's name is a random-condition copy (`copy_name`)."""
+    return variant.startswith("random") and ":" in variant
+
+
 def condition_waveform(condition: str, y: np.ndarray, rate: int, position: int) -> tuple[np.ndarray, int]:
-    """File number `position` under `condition` (a table name or `random:N`)."""
-    if condition.startswith("random:"):
-        return random_condition(y, rate, np.random.default_rng([int(condition[7:]), position]))
+    """File number `position` under `condition` (a table name or a `copy_name`)."""
+    if is_copy(condition):
+        prefix, k = condition.split(":")
+        strength = prefix[len("random-"):] or "table"
+        return random_condition(y, rate, np.random.default_rng([int(k), position]), strength)
     return apply_condition(condition, y, rate, seed=position)
 
 

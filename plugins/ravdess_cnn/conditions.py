@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +54,12 @@ def add_noise(x: np.ndarray, rate: int, snr_db: float, colour: str, rng: np.rand
     return x + nz * np.sqrt(active_power(x, rate) / 10 ** (snr_db / 10))
 
 
-def room_impulse(rate: int, rng: np.random.Generator, rt60: float | None = None) -> np.ndarray:
-    """Synthetic room impulse response: direct path, then exponentially decaying noise (RT60 0.3-0.8 s)."""
+def room_impulse(rate: int, rng: np.random.Generator, rt60: float | None = None,
+                 drr_range: tuple[float, float] = (-3.0, 3.0)) -> np.ndarray:
+    """Synthetic room impulse response: direct path, then exponentially decaying noise (RT60 0.3-0.8 s
+    unless given; direct-to-reverberant ratio drawn from `drr_range` dB)."""
     rt60 = rng.uniform(0.3, 0.8) if rt60 is None else rt60
-    drr_db = rng.uniform(-3.0, 3.0)
+    drr_db = rng.uniform(*drr_range)
     n = int(rt60 * rate)
     t = np.arange(n) / rate
     tail = rng.standard_normal(n) * np.exp(-6.91 * t / rt60)
@@ -66,10 +69,11 @@ def room_impulse(rate: int, rng: np.random.Generator, rt60: float | None = None)
     return tail
 
 
-def reverberate(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
+def reverberate(x: np.ndarray, rate: int, rng: np.random.Generator, room: np.ndarray | None = None) -> np.ndarray:
+    """`x` in a room (`room`, an impulse response, or one drawn by `room_impulse`), peak level kept."""
     from scipy.signal import fftconvolve
 
-    wet = fftconvolve(x, room_impulse(rate, rng))[: len(x)]
+    wet = fftconvolve(x, room_impulse(rate, rng) if room is None else room)[: len(x)]
     return wet * (np.max(np.abs(x)) / (np.max(np.abs(wet)) + 1e-12))
 
 
@@ -139,23 +143,53 @@ def apply_condition(name: str, samples: np.ndarray, rate: int, seed: int = 0) ->
         out = change_speed(x, float(name[5:]))
     else:
         raise ValueError(f"unknown condition {name!r}; conditions: {', '.join(CONDITIONS)}")
+    return _peak_safe(out), rate
+
+
+def _peak_safe(out: np.ndarray) -> np.ndarray:
+    """float32 audio with its peak brought under 1 (0.99) when it was over."""
     out = np.asarray(out, dtype=np.float64)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
-    return (out * (0.99 / peak) if peak > 0.99 else out).astype(np.float32), rate
+    return (out * (0.99 / peak) if peak > 0.99 else out).astype(np.float32)
 
 
-def random_condition(samples: np.ndarray, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """Training augmentation: one condition of the table at a random strength (noise SNR 5-25 dB,
-    pitch -2.5..+2.5 semitones, speed 0.85-1.15, random room; codecs and telephone as in the table)."""
+@dataclass(frozen=True)
+class Strength:
+    """How hard the training copies' random conditions are (`random_condition`)."""
+    snr_db: tuple[float, float]
+    semitones: float
+    speed: tuple[float, float]
+    rt60: tuple[float, float]
+    drr_db: tuple[float, float]
+
+
+#: "table": around the robustness table's own strengths (the shipped recipe's copies); "hard": past
+#: them (noise down to 0 dB, longer and wetter rooms, pitch +-3, tempo 0.8-1.2), so the table's
+#: strongest conditions sit inside what training saw instead of at its edge.
+STRENGTHS = {
+    "table": Strength(snr_db=(5.0, 25.0), semitones=2.5, speed=(0.85, 1.15), rt60=(0.3, 0.8), drr_db=(-3.0, 3.0)),
+    "hard": Strength(snr_db=(0.0, 20.0), semitones=3.0, speed=(0.8, 1.2), rt60=(0.3, 1.2), drr_db=(-6.0, 3.0)),
+}
+
+
+def random_condition(samples: np.ndarray, rate: int, rng: np.random.Generator,
+                     strength: str = "table") -> tuple[np.ndarray, int]:
+    """Training augmentation: one condition of the table at a random strength drawn from
+    `STRENGTHS[strength]` (noise SNR, pitch, tempo, room); codecs and telephone as in the table."""
+    s = STRENGTHS[strength]
     kind = ("noise", "reverb", "telephone", "codec", "pitch", "speed")[rng.integers(6)]
     seed = int(rng.integers(2 ** 31))
     if kind == "noise":
         colour = ("white", "pink")[rng.integers(2)]
-        return apply_condition(f"{colour}{rng.uniform(5, 25):.1f}", samples, rate, seed)
+        return apply_condition(f"{colour}{rng.uniform(*s.snr_db):.1f}", samples, rate, seed)
     if kind == "codec":
         return apply_condition(("mp3-32k", "aac-32k")[rng.integers(2)], samples, rate, seed)
     if kind == "pitch":
-        return apply_condition(f"pitch{rng.uniform(-2.5, 2.5):+.2f}", samples, rate, seed)
+        return apply_condition(f"pitch{rng.uniform(-s.semitones, s.semitones):+.2f}", samples, rate, seed)
     if kind == "speed":
-        return apply_condition(f"speed{rng.uniform(0.85, 1.15):.3f}", samples, rate, seed)
+        return apply_condition(f"speed{rng.uniform(*s.speed):.3f}", samples, rate, seed)
+    if kind == "reverb":   # drawn in apply_condition's order, so "table" gives its rooms exactly
+        room_rng = np.random.default_rng(seed)
+        room = room_impulse(rate, room_rng, room_rng.uniform(*s.rt60), s.drr_db)
+        return _peak_safe(reverberate(np.asarray(samples, np.float64), rate, room_rng, room)), rate
     return apply_condition(kind, samples, rate, seed)

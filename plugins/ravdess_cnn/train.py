@@ -30,9 +30,9 @@ from emofuse.errors import DatasetError
 from emofuse.labels import RAVDESS_LABELS
 
 from .cache import AUGMENTATIONS, VTLP_COPIES, file_features
-from .condition_cache import condition_features
+from .condition_cache import condition_features, copy_name, is_copy
 from .consistency import base_of, consistency_loss, pair_epoch_arrays, pair_model
-from .conditions import CONDITION_COPIES
+from .conditions import CONDITION_COPIES, STRENGTHS
 from .data import RavdessIndex, find_ravdess, format_actors
 from .features import TRIMS, WINDOW_FRAMES, normalize, split_windows
 from .model import TINY_WIDTHS, WIDTHS, build_ensemble, build_voice_model, stats_pooling
@@ -229,10 +229,10 @@ def _normalised(feats: list[np.ndarray], raw: int = 0) -> list[np.ndarray]:
 
 def training_features(files: Sequence, extractor, mode: str = "conditions", condition_copies: int = CONDITION_COPIES,
                       cache_dir: str | Path | None = None, trim: str = "energy",
-                      vtlp: bool = False) -> dict[str, list[np.ndarray]]:
+                      vtlp: bool = False, strength: str = "table") -> dict[str, list[np.ndarray]]:
     """variant -> unnormalised features of every file in `files` (cached): "orig", the fixed copies
-    unless `mode` is "none" (with `vtlp`, also `VTLP_COPIES`), and `random:K` condition copies when
-    `mode` is "conditions".
+    unless `mode` is "none" (with `vtlp`, also `VTLP_COPIES`), and `condition_copies` random-condition
+    copies at `strength` (`conditions.STRENGTHS`; named by `copy_name`) when `mode` is "conditions".
 
     Computed for all files found, training and validation actors alike, so every fold of a
     cross-validation shares one cache entry and sees the same copy of a file.
@@ -240,7 +240,7 @@ def training_features(files: Sequence, extractor, mode: str = "conditions", cond
     variants = ("orig",) + ((AUGMENTATIONS + VTLP_COPIES * vtlp) if mode != "none" else ())
     every = file_features(files, extractor, variants, cache_dir, trim)
     for k in range(condition_copies if mode == "conditions" else 0):
-        every[f"random:{k}"] = condition_features(files, extractor, f"random:{k}", cache_dir, trim)
+        every[copy_name(k, strength)] = condition_features(files, extractor, copy_name(k, strength), cache_dir, trim)
     return every
 
 
@@ -263,6 +263,7 @@ def train_voice_model(
     width_scale: float = 1.0,
     vtlp: bool = False,
     consistency: float = 0.0,
+    condition_strength: str = "table",
 ) -> dict:
     """Train on every actor of `data` except `val_actors`; save the ensemble to `output` (+ `.json`).
 
@@ -275,6 +276,8 @@ def train_voice_model(
     `vtlp`: also train on copies with the formants warped (`cache.VTLP_COPIES`; not with `augment` "none").
     `consistency`: above 0, train on (original, augmented copy) pairs, this weight on the Jensen-Shannon
     divergence between their predictions (`consistency.py`; not with `augment` "none").
+    `condition_strength`: how hard the random-condition copies are (`conditions.STRENGTHS`; "table" the
+    shipped recipe's); only with `augment` "conditions".
     Returns the metadata written beside the model.
     """
     mode = {True: "default", False: "none"}.get(augment, augment) if isinstance(augment, bool) else augment
@@ -291,6 +294,11 @@ def train_voice_model(
     if consistency and mode == "none":
         raise DatasetError("--consistency pairs files with their augmented copies: it cannot go with --augment none "
                            "or --no-augment")
+    if condition_strength not in STRENGTHS:
+        raise DatasetError(f"unknown condition strength {condition_strength!r}; choose from {', '.join(STRENGTHS)}")
+    if condition_strength != "table" and mode != "conditions":
+        raise DatasetError(f"--condition-strength {condition_strength} shapes the random-condition copies: it needs "
+                           "--augment conditions")
     set_threads(threads)
     import keras
 
@@ -311,9 +319,10 @@ def train_voice_model(
     raw = raw_columns(extractor.feature_spec)
     log.info("features for %d training files and %d validation files (augmentation: %s)", len(train_index),
              len(val_index), mode)
-    every = training_features(index.files, extractor, mode, condition_copies, cache_dir, trim, vtlp)
-    variants = [v for v in every if not v.startswith("random:")]
-    copies = [v for v in every if v.startswith("random:")]
+    every = training_features(index.files, extractor, mode, condition_copies, cache_dir, trim, vtlp,
+                              condition_strength)
+    variants = [v for v in every if not is_copy(v)]
+    copies = [v for v in every if is_copy(v)]
     is_val = np.isin([f.actor for f in index.files], val_set)
     # validation actors are only ever measured on their original recordings, never augmented
     train_feats = {v: _normalised([x for x, held in zip(f, is_val) if not held], raw) for v, f in every.items()}
@@ -353,6 +362,7 @@ def train_voice_model(
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()},
         "augmentations": variants[1:] + [f"conditions ({len(copies)} random-condition copies)"] * bool(copies),
         "condition_copies": len(copies),
+        "condition_strength": condition_strength if copies else None,
         "member_val_accuracy": [h.get("val_accuracy", [None])[-1] for h in histories],
         "wall_seconds": round(time.time() - started, 1),
         "keras": keras.__version__,
