@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
+from emofuse.plugins.ravdess_cnn import conditions
 from emofuse.plugins.ravdess_cnn.conditions import (
-    CONDITIONS, active_power, add_noise, apply_condition, random_condition,
+    CONDITIONS, STRENGTHS, active_power, add_noise, apply_condition, random_condition,
 )
 
 from .voice_helpers import voice, write_ravdess
@@ -98,6 +99,67 @@ def test_random_condition_is_seeded():
     assert a[1] == b[1] and np.array_equal(a[0], b[0])
 
 
+def _drawn_conditions(strength: str, monkeypatch, draws: int = 600) -> list[str]:
+    """The table condition names `random_condition` asks for at `strength` over `draws` files."""
+    asked = []
+    monkeypatch.setattr(conditions, "apply_condition", lambda name, x, rate, seed: (asked.append(name), (x, rate))[1])
+    for k in range(draws):
+        random_condition(np.zeros(160), RATE, np.random.default_rng([k, 0]), strength)
+    return asked
+
+
+def _strengths(asked: list[str], prefixes: tuple[str, ...]) -> list[float]:
+    return [float(n[len(p):]) for n in asked for p in prefixes if n.startswith(p)]
+
+
+@pytest.mark.parametrize("strength", sorted(STRENGTHS))
+def test_random_strengths_stay_in_their_ranges(strength, monkeypatch):
+    asked = _drawn_conditions(strength, monkeypatch)
+    s = STRENGTHS[strength]
+    snrs, semitones, speeds = (_strengths(asked, ("white", "pink")), _strengths(asked, ("pitch",)),
+                               _strengths(asked, ("speed",)))
+    assert snrs and semitones and speeds
+    assert s.snr_db[0] <= min(snrs) and max(snrs) <= s.snr_db[1]
+    assert max(abs(v) for v in semitones) <= s.semitones and s.speed[0] <= min(speeds) and max(speeds) <= s.speed[1]
+
+
+def test_hard_copies_go_past_the_table_strengths(monkeypatch):
+    table, hard = _drawn_conditions("table", monkeypatch), _drawn_conditions("hard", monkeypatch)
+    assert min(_strengths(table, ("white", "pink"))) >= 5.0              # the table's 5 dB is the edge...
+    assert sum(v < 5.0 for v in _strengths(hard, ("white", "pink"))) >= 10   # ...and inside the hard range
+    assert max(abs(v) for v in _strengths(hard, ("pitch",))) > 2.5
+    assert min(_strengths(hard, ("speed",))) < 0.85
+
+
+def test_table_rooms_are_the_robustness_tables_rooms():
+    """The shipped recipe's cached `random:K` copies must stay valid: a table-strength room is exactly
+    `apply_condition("reverb")` with the seed drawn after the kind."""
+    x = _speech()[: RATE // 2]
+    k = next(k for k in range(100) if np.random.default_rng([k, 0]).integers(6) == 1)   # kind 1: reverb
+    rng = np.random.default_rng([k, 0])
+    rng.integers(6)
+    expected, _ = apply_condition("reverb", x, RATE, int(rng.integers(2 ** 31)))
+    table, _ = random_condition(x, RATE, np.random.default_rng([k, 0]), "table")
+    hard, _ = random_condition(x, RATE, np.random.default_rng([k, 0]), "hard")
+    assert np.array_equal(table, expected)
+    assert not np.allclose(hard, expected)                                # hard rooms are drawn otherwise
+
+
+def test_hard_copies_are_named_and_computed_apart():
+    from emofuse.plugins.ravdess_cnn.condition_cache import condition_waveform, copy_name, is_copy
+
+    assert copy_name(3) == "random:3" and copy_name(3, "hard") == "random-hard:3"
+    assert is_copy("random-hard:3") and is_copy("random:0") and not is_copy("reverb")
+    with pytest.raises(ValueError, match="unknown condition strength"):
+        copy_name(0, "gentle")
+    x = _speech()[: RATE // 2]
+    for position in range(6):
+        for strength in STRENGTHS:
+            got = condition_waveform(copy_name(2, strength), x, RATE, position)
+            want = random_condition(x, RATE, np.random.default_rng([2, position]), strength)
+            assert got[1] == want[1] and np.array_equal(got[0], want[0])
+
+
 def _tiny_training(tmp_path, *options: str) -> list[str]:
     """`emofuse train voice` arguments for a 1-epoch tiny model on 3 synthetic actors, output last."""
     data = tmp_path / "ravdess"
@@ -131,7 +193,20 @@ def test_condition_copies_sets_how_many_copies_are_made_and_recorded(tmp_path):
     assert len(list((tmp_path / "cache").glob("cond-random*.npz"))) == 2
 
 
+@pytest.mark.slow
+def test_condition_strength_hard_trains_on_its_own_copies_and_is_recorded(tmp_path):
+    from emofuse.cli import main
+
+    out = tmp_path / "m.keras"
+    assert main(_tiny_training(tmp_path, "--condition-copies", "2", "--condition-strength", "hard")) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["condition_strength"] == "hard" and meta["condition_copies"] == 2
+    cached = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "cache").glob("cond-random*.npz"))
+    assert cached == ["cond-random-hard0", "cond-random-hard1"]          # not the table's random:K entries
+
+
 @pytest.mark.parametrize("options, message", [
+    (["--augment", "default", "--condition-strength", "hard"], "--condition-strength hard needs --augment conditions"),
     (["--augment", "default", "--condition-copies", "3"], "--condition-copies needs --augment conditions"),
     (["--augment", "conditions", "--condition-copies", "0"], "--condition-copies 0: must be at least 1"),
 ])
