@@ -131,6 +131,17 @@ def test_hard_copies_go_past_the_table_strengths(monkeypatch):
     assert min(_strengths(hard, ("speed",))) < 0.85
 
 
+def test_noisy_copies_are_the_table_copies_with_only_the_noise_harder(monkeypatch):
+    table, noisy = _drawn_conditions("table", monkeypatch), _drawn_conditions("noisy", monkeypatch)
+    assert len(table) == len(noisy)
+    pairs = list(zip(table, noisy))
+    noise = [(a, b) for a, b in pairs if a.startswith(("white", "pink"))]
+    assert noise and all(a == b for a, b in pairs if (a, b) not in noise)      # every other copy unchanged
+    for a, b in noise:                                                      # same colour, 5 dB lower SNR
+        colour = "white" if a.startswith("white") else "pink"
+        assert b.startswith(colour) and float(a[len(colour):]) - float(b[len(colour):]) == pytest.approx(5.0, abs=0.11)
+
+
 def test_table_rooms_are_the_robustness_tables_rooms():
     """The shipped recipe's cached `random:K` copies must stay valid: a table-strength room is exactly
     `apply_condition("reverb")` with the seed drawn after the kind."""

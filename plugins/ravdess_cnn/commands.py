@@ -53,7 +53,8 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--condition-strength", choices=tuple(STRENGTHS), default=None,
                         help="with --augment conditions: how hard the random-condition copies are: table (noise "
                              "5-25 dB SNR, pitch +-2.5, tempo 0.85-1.15, rooms RT60 0.3-0.8 s; the shipped "
-                             "model's) or hard (noise 0-20 dB, pitch +-3, tempo 0.8-1.2, rooms 0.3-1.2 s and wetter)")
+                             "model's), hard (noise 0-20 dB, pitch +-3, tempo 0.8-1.2, rooms 0.3-1.2 s and wetter) or noisy "
+                             "(the table's copies with the noise alone at 0-20 dB)")
     parser.add_argument("--features", choices=("mfcc", "mfcc+prosody"), default="mfcc",
                         help="mfcc, or mfcc+prosody (the shipped model's: pitch, voicing, relative energy and pitch "
                              "slope appended to every frame; `analyze` then picks the mfcc-prosody extractor by "

@@ -165,10 +165,12 @@ class Strength:
 
 #: "table": around the robustness table's own strengths (the shipped recipe's copies); "hard": past
 #: them (noise down to 0 dB, longer and wetter rooms, pitch +-3, tempo 0.8-1.2), so the table's
-#: strongest conditions sit inside what training saw instead of at its edge.
+#: strongest conditions sit inside what training saw instead of at its edge; "noisy": the table's
+#: copies with only the noise 5 dB harder (the same draws, so every other copy is the table's own).
 STRENGTHS = {
     "table": Strength(snr_db=(5.0, 25.0), semitones=2.5, speed=(0.85, 1.15), rt60=(0.3, 0.8), drr_db=(-3.0, 3.0)),
     "hard": Strength(snr_db=(0.0, 20.0), semitones=3.0, speed=(0.8, 1.2), rt60=(0.3, 1.2), drr_db=(-6.0, 3.0)),
+    "noisy": Strength(snr_db=(0.0, 20.0), semitones=2.5, speed=(0.85, 1.15), rt60=(0.3, 0.8), drr_db=(-3.0, 3.0)),
 }
 
 
