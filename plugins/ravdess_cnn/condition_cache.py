@@ -3,8 +3,8 @@
 The condition is applied to the file as recorded (silence included), then the usual pipeline
 runs: silence (or non-speech) trimmed, extractor features (not normalised). `condition` is a name of
 `conditions.CONDITIONS` or `random:N` (copy N of the training augmentation: a random condition
-at a random strength per file, seeded by N and the file's position; `random-hard:N` the same at
-`conditions.STRENGTHS["hard"]`, see `copy_name`).
+at a random strength per file, seeded by N and the file's position; `random-STRENGTH:N` the same
+at another of `conditions.STRENGTHS`, see `copy_name`).
 """
 from __future__ import annotations
 
