@@ -23,6 +23,9 @@ CONDITIONS = (
 TELEPHONE_RATE = 8000
 #: Random-condition copies of every training file with `--augment conditions` (the shipped recipe).
 CONDITION_COPIES = 6
+#: The robustness table's rooms: RT60 (s) and direct-to-reverberant ratio (dB) ranges.
+ROOM_RT60_S = (0.3, 0.8)
+ROOM_DRR_DB = (-3.0, 3.0)
 
 
 def noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
@@ -54,11 +57,11 @@ def add_noise(x: np.ndarray, rate: int, snr_db: float, colour: str, rng: np.rand
     return x + nz * np.sqrt(active_power(x, rate) / 10 ** (snr_db / 10))
 
 
-def room_impulse(rate: int, rng: np.random.Generator, rt60: float | None = None,
-                 drr_range: tuple[float, float] = (-3.0, 3.0)) -> np.ndarray:
-    """Synthetic room impulse response: direct path, then exponentially decaying noise (RT60 0.3-0.8 s
-    unless given; direct-to-reverberant ratio drawn from `drr_range` dB)."""
-    rt60 = rng.uniform(0.3, 0.8) if rt60 is None else rt60
+def room_impulse(rate: int, rng: np.random.Generator, rt60_range: tuple[float, float] = ROOM_RT60_S,
+                 drr_range: tuple[float, float] = ROOM_DRR_DB) -> np.ndarray:
+    """Synthetic room impulse response: direct path, then exponentially decaying noise (RT60 drawn
+    from `rt60_range` s, direct-to-reverberant ratio from `drr_range` dB)."""
+    rt60 = rng.uniform(*rt60_range)
     drr_db = rng.uniform(*drr_range)
     n = int(rt60 * rate)
     t = np.arange(n) / rate
@@ -69,11 +72,12 @@ def room_impulse(rate: int, rng: np.random.Generator, rt60: float | None = None,
     return tail
 
 
-def reverberate(x: np.ndarray, rate: int, rng: np.random.Generator, room: np.ndarray | None = None) -> np.ndarray:
-    """`x` in a room (`room`, an impulse response, or one drawn by `room_impulse`), peak level kept."""
+def reverberate(x: np.ndarray, rate: int, rng: np.random.Generator, rt60_range: tuple[float, float] = ROOM_RT60_S,
+                drr_range: tuple[float, float] = ROOM_DRR_DB) -> np.ndarray:
+    """`x` in a room drawn by `room_impulse` (the table's rooms unless ranges are given), peak level kept."""
     from scipy.signal import fftconvolve
 
-    wet = fftconvolve(x, room_impulse(rate, rng) if room is None else room)[: len(x)]
+    wet = fftconvolve(x, room_impulse(rate, rng, rt60_range, drr_range))[: len(x)]
     return wet * (np.max(np.abs(x)) / (np.max(np.abs(wet)) + 1e-12))
 
 
@@ -168,9 +172,9 @@ class Strength:
 #: strongest conditions sit inside what training saw instead of at its edge; "noisy": the table's
 #: copies with only the noise 5 dB harder (the same draws, so every other copy is the table's own).
 STRENGTHS = {
-    "table": Strength(snr_db=(5.0, 25.0), semitones=2.5, speed=(0.85, 1.15), rt60=(0.3, 0.8), drr_db=(-3.0, 3.0)),
+    "table": Strength(snr_db=(5.0, 25.0), semitones=2.5, speed=(0.85, 1.15), rt60=ROOM_RT60_S, drr_db=ROOM_DRR_DB),
     "hard": Strength(snr_db=(0.0, 20.0), semitones=3.0, speed=(0.8, 1.2), rt60=(0.3, 1.2), drr_db=(-6.0, 3.0)),
-    "noisy": Strength(snr_db=(0.0, 20.0), semitones=2.5, speed=(0.85, 1.15), rt60=(0.3, 0.8), drr_db=(-3.0, 3.0)),
+    "noisy": Strength(snr_db=(0.0, 20.0), semitones=2.5, speed=(0.85, 1.15), rt60=ROOM_RT60_S, drr_db=ROOM_DRR_DB),
 }
 
 
@@ -190,8 +194,7 @@ def random_condition(samples: np.ndarray, rate: int, rng: np.random.Generator,
         return apply_condition(f"pitch{rng.uniform(-s.semitones, s.semitones):+.2f}", samples, rate, seed)
     if kind == "speed":
         return apply_condition(f"speed{rng.uniform(*s.speed):.3f}", samples, rate, seed)
-    if kind == "reverb":   # drawn in apply_condition's order, so "table" gives its rooms exactly
-        room_rng = np.random.default_rng(seed)
-        room = room_impulse(rate, room_rng, room_rng.uniform(*s.rt60), s.drr_db)
-        return _peak_safe(reverberate(np.asarray(samples, np.float64), rate, room_rng, room)), rate
+    if kind == "reverb":   # seeded as apply_condition's "reverb", so "table" gives its rooms exactly
+        x = np.asarray(samples, np.float64)
+        return _peak_safe(reverberate(x, rate, np.random.default_rng(seed), s.rt60, s.drr_db)), rate
     return apply_condition(kind, samples, rate, seed)

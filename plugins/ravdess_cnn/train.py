@@ -239,8 +239,8 @@ def training_features(files: Sequence, extractor, mode: str = "conditions", cond
     """
     variants = ("orig",) + ((AUGMENTATIONS + VTLP_COPIES * vtlp) if mode != "none" else ())
     every = file_features(files, extractor, variants, cache_dir, trim)
-    for k in range(condition_copies if mode == "conditions" else 0):
-        every[copy_name(k, strength)] = condition_features(files, extractor, copy_name(k, strength), cache_dir, trim)
+    for name in (copy_name(k, strength) for k in range(condition_copies if mode == "conditions" else 0)):
+        every[name] = condition_features(files, extractor, name, cache_dir, trim)
     return every
 
 
